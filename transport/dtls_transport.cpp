@@ -1,0 +1,225 @@
+#include "tern/transport/dtls_transport.hpp"
+
+#include "tern/transport/log.hpp"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <mutex>
+
+namespace tern::transport {
+namespace {
+
+std::string opensslError() {
+    unsigned long e = ERR_get_error();
+    if (!e) return "unknown error";
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    ERR_clear_error();
+    return buf;
+}
+
+int acceptAnyCertificate(int, X509_STORE_CTX*) {
+    // Self-signed certificates are the norm here; what matters is the
+    // fingerprint comparison in checkPeer().
+    return 1;
+}
+
+// DTLS content types (RFC 5764 section 5.1.2 demultiplexing: 20..63).
+bool isDtls(const std::uint8_t* data, std::size_t len) { return len >= 13 && data[0] >= 20 && data[0] <= 63; }
+
+}  // namespace
+
+DtlsTransport::DtlsTransport(NetworkThread& thread, Transport& lower, std::shared_ptr<Certificate> certificate, Role role)
+    : thread_(thread), lower_(lower), certificate_(std::move(certificate)), role_(role), timer_(thread) {
+    static BIO_METHOD* method = [] {
+        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tern-dtls-out");
+        BIO_meth_set_write(m, &DtlsTransport::bioWrite);
+        BIO_meth_set_ctrl(m, &DtlsTransport::bioCtrl);
+        BIO_meth_set_create(m, [](BIO* b) {
+            BIO_set_init(b, 1);
+            return 1;
+        });
+        return m;
+    }();
+
+    readBuffer_.resize(1 << 16);
+    ctx_ = SSL_CTX_new(DTLS_method());
+    SSL_CTX_set_min_proto_version(ctx_, DTLS1_2_VERSION);
+    SSL_CTX_set_cipher_list(ctx_, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                                  "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:"
+                                  "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305");
+    SSL_CTX_set1_groups_list(ctx_, "X25519:P-256:P-384");
+    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, &acceptAnyCertificate);
+    SSL_CTX_use_certificate(ctx_, certificate_->x509());
+    SSL_CTX_use_PrivateKey(ctx_, certificate_->key());
+    SSL_CTX_set_options(ctx_, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET);
+    SSL_CTX_set_read_ahead(ctx_, 1);
+
+    ssl_ = SSL_new(ctx_);
+    SSL_set_mtu(ssl_, kMtu);
+    DTLS_set_link_mtu(ssl_, kMtu);
+    rbio_ = BIO_new(BIO_s_mem());
+    BIO_set_mem_eof_return(rbio_, -1);
+    BIO* wbio = BIO_new(method);
+    BIO_set_data(wbio, this);
+    SSL_set_bio(ssl_, rbio_, wbio);
+    if (role_ == Role::Client) SSL_set_connect_state(ssl_);
+    else SSL_set_accept_state(ssl_);
+
+    lower_.onState([this](State s, const std::string& reason) {
+        if (s == State::Connected) start();
+        else if (s == State::Failed) fail(reason, false);
+        else if (s == State::Closed) changeState(State::Closed, reason);
+    });
+    lower_.onRecv([this](const std::uint8_t* d, std::size_t l) { incoming(d, l); });
+    if (lower_.state() == State::Connected) start();
+}
+
+DtlsTransport::~DtlsTransport() {
+    timer_.cancel();
+    lower_.onRecv(nullptr);
+    lower_.onState(nullptr);
+    if (ssl_) {
+        if (handshakeDone_ && state() == State::Connected) SSL_shutdown(ssl_);  // close_notify, best effort
+        SSL_free(ssl_);
+    }
+    SSL_CTX_free(ctx_);
+}
+
+int DtlsTransport::bioWrite(BIO* bio, const char* data, int len) {
+    auto* self = static_cast<DtlsTransport*>(BIO_get_data(bio));
+    if (len <= 0) return len;
+    // Each write is one datagram; a lost one is DTLS's (handshake) or SCTP's
+    // (data) to retransmit, so report success either way.
+    self->lower_.send(reinterpret_cast<const std::uint8_t*>(data), static_cast<std::size_t>(len));
+    return len;
+}
+
+long DtlsTransport::bioCtrl(BIO*, int cmd, long, void*) {
+    switch (cmd) {
+    case BIO_CTRL_FLUSH: return 1;
+    case BIO_CTRL_DGRAM_QUERY_MTU: return static_cast<long>(kMtu);
+    case BIO_CTRL_WPENDING:
+    case BIO_CTRL_PENDING: return 0;
+    default: return 0;
+    }
+}
+
+void DtlsTransport::setRemoteFingerprint(const std::string& hash, const std::string& value) {
+    remoteHash_ = hash;
+    remoteFingerprint_ = value;
+    if (handshakeDone_ && !peerVerified_) checkPeer();
+}
+
+void DtlsTransport::start() {
+    if (started_) return;
+    started_ = true;
+    changeState(State::Connecting);
+    handshake();
+}
+
+void DtlsTransport::fail(const std::string& reason, bool security) {
+    if (state() == State::Failed || state() == State::Closed) return;
+    securityFailure_ = security;
+    timer_.cancel();
+    logWarning("dtls: " + reason);
+    changeState(State::Failed, reason);
+}
+
+void DtlsTransport::handshake() {
+    int ret = SSL_do_handshake(ssl_);
+    int err = SSL_get_error(ssl_, ret);
+    if (ret == 1) {
+        timer_.cancel();
+        handshakeDone_ = true;
+        checkPeer();
+        return;
+    }
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+        armTimer();
+        return;
+    }
+    fail("handshake failed: " + opensslError(), true);
+}
+
+void DtlsTransport::armTimer() {
+    timeval tv{};
+    if (DTLSv1_get_timeout(ssl_, &tv) != 1) return;
+    auto ms = std::chrono::milliseconds(tv.tv_sec * 1000 + tv.tv_usec / 1000);
+    timer_.start(ms, [this] {
+        if (handshakeDone_) return false;
+        if (DTLSv1_handle_timeout(ssl_) < 0) {
+            fail("handshake timed out", false);
+            return false;
+        }
+        armTimer();  // re-arms with the backed-off timeout
+        return false;
+    });
+}
+
+void DtlsTransport::checkPeer() {
+    if (remoteFingerprint_.empty()) return;  // wait for signaling
+    X509* peer = SSL_get1_peer_certificate(ssl_);
+    if (!peer) {
+        fail("peer sent no certificate", true);
+        return;
+    }
+    std::string actual = fingerprintOf(peer, remoteHash_.empty() ? "sha-256" : remoteHash_);
+    X509_free(peer);
+    if (actual.empty()) {
+        fail("unsupported fingerprint hash " + remoteHash_, true);
+        return;
+    }
+    if (!fingerprintsEqual(actual, remoteFingerprint_)) {
+        fail("peer certificate does not match the signalled fingerprint", true);
+        return;
+    }
+    peerVerified_ = true;
+    changeState(State::Connected);
+    readRecords();  // application data that arrived with the last flight
+}
+
+void DtlsTransport::incoming(const std::uint8_t* data, std::size_t len) {
+    if (!isDtls(data, len) || state() == State::Failed || state() == State::Closed) return;
+    if (!started_) start();
+    BIO_write(rbio_, data, static_cast<int>(len));
+    if (!handshakeDone_) {
+        handshake();
+        if (!handshakeDone_) return;
+    }
+    readRecords();
+}
+
+void DtlsTransport::readRecords() {
+    if (!peerVerified_) return;  // nothing reaches upper layers before the peer is verified
+    for (;;) {
+        int n = SSL_read(ssl_, readBuffer_.data(), static_cast<int>(readBuffer_.size()));
+        if (n > 0) {
+            deliver(readBuffer_.data(), static_cast<std::size_t>(n));
+            if (state() != State::Connected) return;
+            continue;
+        }
+        int err = SSL_get_error(ssl_, n);
+        if (err == SSL_ERROR_WANT_READ) return;
+        if (err == SSL_ERROR_ZERO_RETURN) {
+            changeState(State::Closed, "peer closed DTLS");
+            return;
+        }
+        // A corrupt or unauthenticated record is dropped by OpenSSL; anything else is fatal.
+        if (err == SSL_ERROR_SSL) {
+            fail("record error: " + opensslError(), false);
+            return;
+        }
+        return;
+    }
+}
+
+bool DtlsTransport::send(const std::uint8_t* data, std::size_t len) {
+    if (state() != State::Connected) return false;
+    int n = SSL_write(ssl_, data, static_cast<int>(len));
+    return n == static_cast<int>(len);
+}
+
+}  // namespace tern::transport
