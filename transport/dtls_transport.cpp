@@ -113,6 +113,13 @@ void DtlsTransport::setRemoteFingerprint(const std::string& hash, const std::str
     if (handshakeDone_ && !peerVerified_) checkPeer();
 }
 
+void DtlsTransport::setRole(Role role) {
+    if (started_ || role == role_) return;
+    role_ = role;
+    if (role_ == Role::Client) SSL_set_connect_state(ssl_);
+    else SSL_set_accept_state(ssl_);
+}
+
 void DtlsTransport::start() {
     if (started_) return;
     started_ = true;

@@ -258,6 +258,7 @@ void IceTransport::onSelectedPair(NiceAgent*, unsigned, unsigned, void* local, v
 
 void IceTransport::onReceive(NiceAgent*, unsigned, unsigned, unsigned len, char* buf, void* self) {
     auto* t = static_cast<IceTransport*>(self);
+    ++t->packetsReceived_;
     t->deliver(reinterpret_cast<const std::uint8_t*>(buf), len);
 }
 

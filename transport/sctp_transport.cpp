@@ -124,8 +124,6 @@ std::shared_ptr<SctpTransport> SctpTransport::create(NetworkThread& thread, Dtls
 SctpTransport::SctpTransport(NetworkThread& thread, DtlsTransport& lower, SctpConfig config, Callbacks callbacks)
     : thread_(thread), lower_(lower), config_(config), callbacks_(std::move(callbacks)) {
     recvBuffer_.resize(1 << 16);
-    // DCEP: the DTLS client uses even stream ids, the server odd ones (RFC 8832 section 6).
-    nextStream_ = lower_.role() == DtlsTransport::Role::Client ? 0 : 1;
 }
 
 void SctpTransport::init() {
@@ -350,8 +348,9 @@ void SctpTransport::handleControl(std::uint16_t stream, const std::uint8_t* data
 
 int SctpTransport::openChannel(const std::string& label, const std::string& protocol) {
     if (state() != State::Connected) return -1;
-    std::uint16_t stream = nextStream_;
-    nextStream_ = static_cast<std::uint16_t>(nextStream_ + 2);
+    // DCEP: the DTLS client uses even stream ids, the server odd ones (RFC 8832 section 6).
+    std::uint16_t stream = static_cast<std::uint16_t>(2 * channelsOpened_ + (lower_.role() == DtlsTransport::Role::Client ? 0 : 1));
+    ++channelsOpened_;
     dcep::Open open;
     open.label = label;
     open.protocol = protocol;

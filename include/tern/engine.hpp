@@ -12,6 +12,7 @@
 
 #include <tern/config.hpp>
 #include <tern/error.hpp>
+#include <tern/export.hpp>
 #include <tern/file_transfer.hpp>
 
 #include <chrono>
@@ -33,7 +34,7 @@ struct SendOptions {
     std::string description;
 };
 
-class Engine {
+class TERN_EXPORT Engine {
 public:
     /// Registers Tern's Jingle handlers and disco features on `client`. Call it
     /// before client.connect(). The client must outlive the Engine.

@@ -5,6 +5,8 @@
 // public API throws for a network, protocol or peer failure.
 #pragma once
 
+#include <tern/export.hpp>
+
 #include <string>
 #include <utility>
 #include <variant>
@@ -30,7 +32,7 @@ enum class ErrorCategory {
 };
 
 /// Stable lower-case name of a category ("no-ice-path", "hash-mismatch", ...).
-const char* toString(ErrorCategory category) noexcept;
+TERN_EXPORT const char* toString(ErrorCategory category) noexcept;
 
 struct Error {
     ErrorCategory category = ErrorCategory::Internal;

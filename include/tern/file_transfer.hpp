@@ -9,6 +9,7 @@
 #pragma once
 
 #include <tern/error.hpp>
+#include <tern/export.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -48,14 +49,17 @@ struct TransferProgress {
 struct TransferResult {
     std::string path;        ///< receiver: the final file; sender: the file sent
     std::uint64_t bytes = 0;
-    std::string sha256;      ///< verified SHA-256, lower-case hex
+    std::string sha256;      ///< SHA-256 of the data, lower-case hex
+    /// True when the sender announced a SHA-256 (in the offer or a checksum) and
+    /// it matched. False only for peers that announce no hash at all.
+    bool verified = true;
     PathInfo route;          ///< the ICE pair used
     double seconds = 0;      ///< from the channel opening to completion
 };
 
 enum class TransferState { Offered, Connecting, Transferring, Verifying, Completed, Failed, Cancelled };
 
-class FileTransfer {
+class TERN_EXPORT FileTransfer {
 public:
     enum class Direction { Send, Receive };
     class Impl;
@@ -88,13 +92,14 @@ public:
 
 private:
     friend class Engine;
+    friend class IncomingFileOffer;
     explicit FileTransfer(std::shared_ptr<Impl> impl);
     std::shared_ptr<Impl> impl_;
 };
 
 /// An incoming file offer. Accept or decline it; an offer left alone is
 /// declined when the last handle is destroyed.
-class IncomingFileOffer {
+class TERN_EXPORT IncomingFileOffer {
 public:
     class Impl;
     struct AcceptOptions {

@@ -32,6 +32,8 @@ public:
     /// True when the failure was a certificate/fingerprint problem.
     bool securityFailure() const { return securityFailure_; }
     Role role() const { return role_; }
+    /// Changes the role before the handshake has started (the answer decides it).
+    void setRole(Role role);
 
     /// Largest application payload per record (path MTU minus DTLS overhead).
     static constexpr std::size_t kMtu = 1200;

@@ -79,6 +79,8 @@ public:
 
     bool send(const std::uint8_t* data, std::size_t len) override;
     const SelectedPair* selectedPair() const { return hasSelected_ ? &selected_ : nullptr; }
+    /// Datagrams received so far (liveness checks).
+    std::uint64_t packetsReceived() const { return packetsReceived_; }
 
 private:
     static void onCandidate(NiceAgent*, void* candidate, void* self);
@@ -101,6 +103,7 @@ private:
     std::vector<ResolvedTurn> turn_;
     SelectedPair selected_;
     bool hasSelected_ = false;
+    std::uint64_t packetsReceived_ = 0;
 };
 
 IceCandidate parseNiceCandidate(const void* niceCandidate);

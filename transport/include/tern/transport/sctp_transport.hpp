@@ -80,7 +80,7 @@ private:
     bool connectStarted_ = false;
     std::atomic<bool> processScheduled_{false};
     std::shared_ptr<int> alive_ = std::make_shared<int>(0);
-    std::uint16_t nextStream_ = 0;
+    unsigned channelsOpened_ = 0;
     int defaultStream_ = -1;
     std::vector<std::uint8_t> recvBuffer_;
     std::map<std::uint16_t, std::vector<std::uint8_t>> partialControl_;

@@ -1,0 +1,226 @@
+#include "link.hpp"
+
+#include "tern/transport/log.hpp"
+
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace tern::impl {
+
+using transport::Transport;
+
+namespace {
+std::string hex(const unsigned char* data, unsigned len) {
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < len; ++i) {
+        out += digits[data[i] >> 4];
+        out += digits[data[i] & 15];
+    }
+    return out;
+}
+}  // namespace
+
+std::shared_ptr<Link> Link::create(transport::NetworkThread& thread, std::shared_ptr<transport::Certificate> cert,
+                                   LinkConfig config, LinkEvents events) {
+    std::shared_ptr<Link> link(new Link(thread, std::move(config), std::move(events)));
+    link->build(std::move(cert));
+    return link;
+}
+
+Link::Link(transport::NetworkThread& thread, LinkConfig config, LinkEvents events)
+    : thread_(thread), config_(std::move(config)), events_(std::move(events)), connectTimer_(thread),
+      watchdogTimer_(thread) {}
+
+void Link::build(std::shared_ptr<transport::Certificate> cert) {
+    transport::IceTransport::Callbacks cb;
+    cb.candidate = [this](const transport::IceCandidate& c) {
+        if (events_.candidate) events_.candidate(c);
+    };
+    cb.gatheringDone = [this] {
+        if (events_.gatheringDone) events_.gatheringDone();
+    };
+    cb.selected = [this](const transport::SelectedPair& p) {
+        if (events_.selected) events_.selected(p);
+    };
+    ice_ = std::make_unique<transport::IceTransport>(thread_, config_.ice, cb);
+    ufrag_ = ice_->localUfrag();
+    pwd_ = ice_->localPwd();
+    dtls_ = std::make_unique<transport::DtlsTransport>(thread_, *ice_, std::move(cert), config_.dtlsRole);
+    transport::SctpTransport::Callbacks scb;
+    scb.channelOpen = [this](std::uint16_t stream, const std::string&, const std::string&) {
+        if (config_.sender || stream_ >= 0) return;  // the receiver takes the sender's first channel
+        stream_ = stream;
+        onChannel();
+    };
+    scb.message = [this](std::uint16_t stream, const std::uint8_t* data, std::size_t len, bool) {
+        if (!config_.sender && static_cast<int>(stream) == stream_) onData(data, len);
+    };
+    scb.channelClosed = [this](std::uint16_t stream) {
+        if (static_cast<int>(stream) == stream_ && !done_) fail(ErrorCategory::PeerGone, "the peer closed the data channel early");
+    };
+    scb.writable = [this] { pumpSend(); };
+    sctp_ = transport::SctpTransport::create(thread_, *dtls_, config_.sctp, scb);
+    sctp_->onState([this](Transport::State s, const std::string& reason) { onSctpState(s, reason); });
+    buffer_.resize(config_.sender ? config_.messageSize : 0);
+    if (!config_.sender) {
+        hash_ = EVP_MD_CTX_new();
+        EVP_DigestInit_ex(hash_, EVP_sha256(), nullptr);
+    }
+}
+
+Link::~Link() {
+    connectTimer_.cancel();
+    watchdogTimer_.cancel();
+    sctp_.reset();
+    dtls_.reset();
+    ice_.reset();
+    if (config_.fd >= 0) ::close(config_.fd);
+    EVP_MD_CTX_free(hash_);
+}
+
+void Link::start() {
+    connectTimer_.start(config_.connectTimeout, [this] {
+        if (!channelOpen_) fail(ErrorCategory::NoIcePath, "no connection to the peer within the connect timeout");
+        return false;
+    });
+    ice_->gather();
+}
+
+void Link::setRemote(const std::string& ufrag, const std::string& pwd, const std::string& fpHash,
+                     const std::string& fingerprint) {
+    dtls_->setRemoteFingerprint(fpHash, fingerprint);
+    ice_->setRemoteCredentials(ufrag, pwd);
+}
+
+void Link::addRemoteCandidate(const transport::IceCandidate& candidate) { ice_->addRemoteCandidate(candidate); }
+void Link::remoteGatheringDone() { ice_->remoteGatheringDone(); }
+
+void Link::onSctpState(Transport::State s, const std::string& reason) {
+    if (s == Transport::State::Connected) {
+        lastInbound_ = std::chrono::steady_clock::now();
+        watchdogTimer_.start(std::chrono::milliseconds(1000), [this] {
+            watchdog();
+            return !failed_;
+        });
+        if (config_.sender) {
+            stream_ = sctp_->openChannel(config_.channelLabel, config_.channelProtocol);
+            if (stream_ < 0) {
+                fail(ErrorCategory::Internal, "could not open the data channel");
+                return;
+            }
+            onChannel();
+        }
+        return;
+    }
+    if (s == Transport::State::Failed || s == Transport::State::Closed) {
+        if (done_ && s == Transport::State::Closed) return;
+        if (dtls_->securityFailure()) fail(ErrorCategory::Security, reason);
+        else if (ice_->state() == Transport::State::Failed) fail(ErrorCategory::NoIcePath, reason);
+        else fail(ErrorCategory::PeerGone, reason.empty() ? "connection closed" : reason);
+    }
+}
+
+void Link::onChannel() {
+    channelOpen_ = true;
+    connectTimer_.cancel();
+    lastProgress_ = std::chrono::steady_clock::now();
+    if (events_.channelOpen) events_.channelOpen();
+    if (config_.sender) pumpSend();
+    else if (config_.size == 0) finishReceive();
+}
+
+void Link::pumpSend() {
+    if (!config_.sender || !channelOpen_ || done_ || failed_) return;
+    while (bytes_ < config_.size) {
+        if (pendingLen_ == 0) {
+            std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer_.size(), config_.size - bytes_));
+            ssize_t n = ::read(config_.fd, buffer_.data(), want);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                fail(ErrorCategory::Io, n < 0 ? std::string("cannot read the file: ") + std::strerror(errno)
+                                              : "the file became shorter while it was being sent");
+                return;
+            }
+            pendingLen_ = static_cast<std::size_t>(n);
+        }
+        auto r = sctp_->sendMessage(static_cast<std::uint16_t>(stream_), buffer_.data(), pendingLen_);
+        if (r == transport::SctpTransport::SendResult::WouldBlock) break;
+        if (r == transport::SctpTransport::SendResult::Error) return;  // the state callback reports it
+        bytes_ += pendingLen_;
+        pendingLen_ = 0;
+    }
+    reportProgress(bytes_ >= config_.size);
+    if (bytes_ >= config_.size && !done_) {
+        done_ = true;
+        if (events_.dataDone) events_.dataDone({});
+    }
+}
+
+void Link::onData(const std::uint8_t* data, std::size_t len) {
+    if (done_ || failed_) return;
+    if (bytes_ + len > config_.size) {
+        fail(ErrorCategory::Protocol, "the peer sent more bytes than it announced");
+        return;
+    }
+    EVP_DigestUpdate(hash_, data, len);
+    std::size_t off = 0;
+    while (off < len) {
+        ssize_t n = ::write(config_.fd, data + off, len - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            fail(ErrorCategory::Io, std::string("cannot write the file: ") + std::strerror(errno));
+            return;
+        }
+        off += static_cast<std::size_t>(n);
+    }
+    bytes_ += len;
+    reportProgress(false);
+    if (bytes_ == config_.size) finishReceive();
+}
+
+void Link::finishReceive() {
+    done_ = true;
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(hash_, digest, &len);
+    if (::close(config_.fd) != 0) {
+        config_.fd = -1;
+        fail(ErrorCategory::Io, std::string("cannot close the file: ") + std::strerror(errno));
+        return;
+    }
+    config_.fd = -1;
+    reportProgress(true);
+    if (events_.dataDone) events_.dataDone(hex(digest, len));
+}
+
+void Link::reportProgress(bool force) {
+    auto now = std::chrono::steady_clock::now();
+    if (!force && now - lastProgress_ < std::chrono::milliseconds(100)) return;
+    lastProgress_ = now;
+    if (events_.progress) events_.progress(bytes_);
+}
+
+void Link::watchdog() {
+    auto seen = ice_->packetsReceived();
+    auto now = std::chrono::steady_clock::now();
+    if (seen != inboundSeen_) {
+        inboundSeen_ = seen;
+        lastInbound_ = now;
+        return;
+    }
+    if (now - lastInbound_ >= config_.silenceTimeout)
+        fail(ErrorCategory::PeerGone, "the peer stopped responding");
+}
+
+void Link::fail(ErrorCategory category, const std::string& message) {
+    if (failed_) return;
+    failed_ = true;
+    connectTimer_.cancel();
+    if (events_.failed) events_.failed(category, message);
+}
+
+}  // namespace tern::impl
