@@ -427,10 +427,10 @@ Result<bool> FileTransfer::Impl::accept(const std::string& directory, bool overw
     bool done = remoteGatheringDone_;
     std::string ufrag = pendingUfrag_, pwd = pendingPwd_, fpHash = pendingFpHash_, fp = pendingFp_;
     host_.network().post([link, queued, done, ufrag, pwd, fpHash, fp] {
+        link->start();  // gather before adding remote candidates (libnice pairs them as local ones appear)
         link->setRemote(ufrag, pwd, fpHash, fp);
         for (const auto& c : queued) link->addRemoteCandidate(c);
         if (done) link->remoteGatheringDone();
-        link->start();
     });
     remoteQueue_.clear();
     return true;

@@ -92,8 +92,9 @@ void Link::start() {
 
 void Link::setRemote(const std::string& ufrag, const std::string& pwd, const std::string& fpHash,
                      const std::string& fingerprint) {
-    dtls_->setRemoteFingerprint(fpHash, fingerprint);
-    ice_->setRemoteCredentials(ufrag, pwd);
+    // Trickled transport-info carries credentials at most: never clear a known fingerprint.
+    if (!fingerprint.empty()) dtls_->setRemoteFingerprint(fpHash, fingerprint);
+    if (!ufrag.empty() && !pwd.empty()) ice_->setRemoteCredentials(ufrag, pwd);
 }
 
 void Link::addRemoteCandidate(const transport::IceCandidate& candidate) { ice_->addRemoteCandidate(candidate); }

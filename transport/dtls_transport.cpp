@@ -91,6 +91,7 @@ DtlsTransport::~DtlsTransport() {
 int DtlsTransport::bioWrite(BIO* bio, const char* data, int len) {
     auto* self = static_cast<DtlsTransport*>(BIO_get_data(bio));
     if (len <= 0) return len;
+    if (!self->handshakeDone_) logDebug("dtls: out " + std::to_string(len) + " bytes");
     // Each write is one datagram; a lost one is DTLS's (handshake) or SCTP's
     // (data) to retransmit, so report success either way.
     self->lower_.send(reinterpret_cast<const std::uint8_t*>(data), static_cast<std::size_t>(len));
@@ -108,6 +109,7 @@ long DtlsTransport::bioCtrl(BIO*, int cmd, long, void*) {
 }
 
 void DtlsTransport::setRemoteFingerprint(const std::string& hash, const std::string& value) {
+    logDebug("dtls: remote fingerprint " + hash + " " + value);
     remoteHash_ = hash;
     remoteFingerprint_ = value;
     if (handshakeDone_ && !peerVerified_) checkPeer();
@@ -139,6 +141,7 @@ void DtlsTransport::handshake() {
     int ret = SSL_do_handshake(ssl_);
     int err = SSL_get_error(ssl_, ret);
     if (ret == 1) {
+        logDebug("dtls: handshake done, fingerprint " + std::string(remoteFingerprint_.empty() ? "not yet known" : "known"));
         timer_.cancel();
         handshakeDone_ = true;
         checkPeer();
@@ -189,6 +192,7 @@ void DtlsTransport::checkPeer() {
 }
 
 void DtlsTransport::incoming(const std::uint8_t* data, std::size_t len) {
+    if (!handshakeDone_) logDebug("dtls: in " + std::to_string(len) + " bytes");
     if (!isDtls(data, len) || state() == State::Failed || state() == State::Closed) return;
     if (!started_) start();
     BIO_write(rbio_, data, static_cast<int>(len));

@@ -253,6 +253,8 @@ void IceTransport::onSelectedPair(NiceAgent*, unsigned, unsigned, void* local, v
     t->selected_.remote = parseNiceCandidate(remote);
     t->selected_.relayProtocol = t->selected_.local.type == "relay" ? t->relayProtocolFor(local) : std::string();
     t->hasSelected_ = true;
+    logDebug("ice: selected " + t->selected_.local.type + " " + t->selected_.local.ip + ":" + std::to_string(t->selected_.local.port) +
+             " -> " + t->selected_.remote.type + " " + t->selected_.remote.ip + ":" + std::to_string(t->selected_.remote.port));
     if (t->callbacks_.selected) t->callbacks_.selected(t->selected_);
 }
 

@@ -1,5 +1,9 @@
 #include "tern/transport/transport.hpp"
 
+#include "tern/transport/log.hpp"
+
+#include <typeinfo>
+
 namespace tern::transport {
 
 void Transport::onRecv(RecvCallback cb) {
@@ -24,6 +28,7 @@ void Transport::changeState(State state, const std::string& reason) {
     // Terminal states stay terminal.
     if (state_ == State::Failed || state_ == State::Closed) return;
     state_ = state;
+    logDebug(std::string(typeid(*this).name()) + " -> " + toString(state) + (reason.empty() ? "" : ": " + reason));
     if (stateCb_) stateCb_(state, reason);
 }
 
