@@ -131,6 +131,9 @@ FileTransfer::Impl::~Impl() {
     *hashCancel_ = true;
     if (hasher_.joinable()) hasher_.join();
     if (fd_ >= 0) ::close(fd_);
+    // The Link lives on the network thread and must die there. (When the engine
+    // is destroyed first, shutdown() has already released it.)
+    teardownLink();
 }
 
 // ---------------------------------------------------------------- sender

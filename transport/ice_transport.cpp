@@ -228,23 +228,17 @@ void IceTransport::onComponentState(NiceAgent*, unsigned, unsigned, unsigned sta
     }
 }
 
-std::string IceTransport::relayProtocolFor(const void* p) const {
-    NiceAddress server;
-    nice_address_init(&server);
-    nice_candidate_relay_address(static_cast<const NiceCandidate*>(p), &server);
-    if (!nice_address_is_valid(&server)) return "udp";
-    auto ip = addressString(server);
-    auto port = nice_address_get_port(&server);
+std::string IceTransport::relayProtocolFor(const void*) const {
+    // libnice 0.1.21's nice_candidate_relay_address() crashes on the candidate
+    // copies handed to new-selected-pair-full, so the protocol comes from our
+    // own TURN configuration: exact when one protocol is configured.
+    std::string protocol;
     for (const auto& t : turn_) {
-        if (t.ip == ip && t.port == port) {
-            switch (t.protocol) {
-            case IceServerConfig::Protocol::Udp: return "udp";
-            case IceServerConfig::Protocol::Tcp: return "tcp";
-            case IceServerConfig::Protocol::Tls: return "tls";
-            }
-        }
+        std::string p = t.protocol == IceServerConfig::Protocol::Tcp ? "tcp" : t.protocol == IceServerConfig::Protocol::Tls ? "tls" : "udp";
+        if (!protocol.empty() && protocol != p) return "udp/tcp/tls";
+        protocol = p;
     }
-    return "udp";
+    return protocol;
 }
 
 void IceTransport::onSelectedPair(NiceAgent*, unsigned, unsigned, void* local, void* remote, void* self) {
