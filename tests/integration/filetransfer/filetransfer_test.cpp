@@ -1,0 +1,276 @@
+// File transfer end to end through a real Prosody (signaling, XEP-0215) and a
+// real coturn, between the real sample programs tern-send and tern-receive:
+// Jingle over XMPP, ICE (libnice), DTLS (OpenSSL), SCTP (usrsctp). Nothing is
+// mocked. Every run checks exit codes and the SHA-256 of what arrived.
+#include "process.hpp"
+#include "tern/testbed/testbed.hpp"
+
+#include <gtest/gtest.h>
+
+#include <openssl/evp.h>
+
+#include <csignal>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <sys/wait.h>
+#include <thread>
+
+namespace fs = std::filesystem;
+using tern::testbed::Testbed;
+using tern::testbed::detail::Process;
+using namespace std::chrono_literals;
+
+namespace {
+
+Testbed* gBed = nullptr;
+
+class Env : public ::testing::Environment {
+public:
+    void SetUp() override {
+        tern::testbed::Options options;
+        options.accounts = {"alice", "bob", "carol"};
+        options.proxy65 = false;
+        bed_ = Testbed::start(options);
+        gBed = bed_.get();
+    }
+    void TearDown() override {
+        gBed = nullptr;
+        bed_.reset();  // stops Prosody and coturn
+    }
+
+private:
+    std::unique_ptr<Testbed> bed_;
+};
+
+std::string sha256File(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+    std::vector<char> buf(1 << 20);
+    while (in) {
+        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+        EVP_DigestUpdate(ctx, buf.data(), static_cast<std::size_t>(in.gcount()));
+    }
+    unsigned char d[32];
+    unsigned len = 0;
+    EVP_DigestFinal_ex(ctx, d, &len);
+    EVP_MD_CTX_free(ctx);
+    std::ostringstream out;
+    for (unsigned i = 0; i < len; ++i) out << std::hex << (d[i] >> 4) << (d[i] & 15);
+    return out.str();
+}
+
+void writeRandom(const fs::path& path, std::uint64_t size) {
+    std::ofstream out(path, std::ios::binary);
+    std::mt19937_64 rng(size);
+    std::vector<std::uint64_t> block(1 << 16);
+    while (size > 0) {
+        for (auto& w : block) w = rng();
+        auto n = std::min<std::uint64_t>(size, block.size() * 8);
+        out.write(reinterpret_cast<const char*>(block.data()), static_cast<std::streamsize>(n));
+        size -= n;
+    }
+}
+
+std::string readFile(const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+int exitCode(std::optional<int> status) {
+    if (!status) return -1;
+    if (WIFEXITED(*status)) return WEXITSTATUS(*status);
+    return 128 + WTERMSIG(*status);
+}
+
+class FileTransferTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_NE(gBed, nullptr);
+        dir_ = fs::temp_directory_path() / ("tern-ft-" + std::to_string(::getpid()) + "-" +
+                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir_);
+        fs::create_directories(dir_ / "in");
+    }
+    void TearDown() override {
+        if (!HasFailure()) fs::remove_all(dir_);
+    }
+
+    std::vector<std::string> account(const std::string& name, const std::string& resource, bool bosh = false) {
+        const auto& a = gBed->account(name);
+        std::vector<std::string> args = {"--jid", a.jid + "/" + resource, "--password", a.password,
+                                         "--local-address", "127.0.0.1", "--timeout", "120"};
+        if (bosh) {
+            args.push_back("--bosh");
+            args.push_back(gBed->boshUrl());
+        } else {
+            args.insert(args.end(), {"--server", gBed->host(), "--port", std::to_string(gBed->c2sPort())});
+        }
+        return args;
+    }
+
+    Process receiver(std::vector<std::string> extra = {}) {
+        std::vector<std::string> argv = {TERN_RECEIVE};
+        auto acc = account("bob", "recv");
+        argv.insert(argv.end(), acc.begin(), acc.end());
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        argv.push_back((dir_ / "in").string());
+        auto p = Process::spawn(argv, dir_ / "receiver.log");
+        // Ready once it has logged in (its first line).
+        auto deadline = std::chrono::steady_clock::now() + 20s;
+        while (readFile(dir_ / "receiver.log").find("logged in") == std::string::npos) {
+            if (!p.running() || std::chrono::steady_clock::now() > deadline) break;
+            std::this_thread::sleep_for(20ms);  // polling a log file for an event
+        }
+        EXPECT_NE(readFile(dir_ / "receiver.log").find("logged in"), std::string::npos) << readFile(dir_ / "receiver.log");
+        return p;
+    }
+
+    Process sender(const fs::path& file, std::vector<std::string> extra = {}, const std::string& peer = "",
+                   bool bosh = false) {
+        std::vector<std::string> argv = {TERN_SEND};
+        auto acc = account("alice", "send", bosh);
+        argv.insert(argv.end(), acc.begin(), acc.end());
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        argv.push_back(peer.empty() ? gBed->account("bob").jid + "/recv" : peer);
+        argv.push_back(file.string());
+        return Process::spawn(argv, dir_ / "sender.log");
+    }
+
+    bool waitForLog(const std::string& file, const std::string& text, std::chrono::seconds timeout) {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (readFile(dir_ / file).find(text) != std::string::npos) return true;
+            std::this_thread::sleep_for(20ms);
+        }
+        return false;
+    }
+
+    void roundTrip(std::uint64_t size, std::vector<std::string> extra = {}, bool bosh = false) {
+        auto src = dir_ / "payload.bin";
+        writeRandom(src, size);
+        auto r = receiver(extra);
+        auto s = sender(src, extra, "", bosh);
+        int sent = exitCode(s.wait(180s));
+        int recv = exitCode(r.wait(30s));
+        ASSERT_EQ(sent, 0) << readFile(dir_ / "sender.log");
+        ASSERT_EQ(recv, 0) << readFile(dir_ / "receiver.log");
+        auto dst = dir_ / "in" / "payload.bin";
+        ASSERT_TRUE(fs::exists(dst));
+        EXPECT_EQ(fs::file_size(dst), size);
+        EXPECT_EQ(sha256File(dst), sha256File(src));
+        EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin.part"));
+        EXPECT_NE(readFile(dir_ / "receiver.log").find(sha256File(src) + " verified"), std::string::npos);
+    }
+
+    fs::path dir_;
+};
+
+}  // namespace
+
+TEST_F(FileTransferTest, EmptyFile) { roundTrip(0); }
+TEST_F(FileTransferTest, OneByte) { roundTrip(1); }
+TEST_F(FileTransferTest, OneMebibyte) { roundTrip(1 << 20); }
+TEST_F(FileTransferTest, TwoHundredFiftySixMebibytes) { roundTrip(256ull << 20); }
+TEST_F(FileTransferTest, SctpmapDialect) { roundTrip(1 << 20, {"--sctpmap"}); }
+TEST_F(FileTransferTest, SenderOverBosh) { roundTrip(1 << 20, {}, true); }
+
+TEST_F(FileTransferTest, RelayOnlyThroughCoturn) {
+    roundTrip(4 << 20, {"--relay-only"});
+    auto log = readFile(dir_ / "sender.log");
+    EXPECT_NE(log.find("path relay -> relay"), std::string::npos) << log;
+}
+
+TEST_F(FileTransferTest, BareJidFindsTheResource) {
+    auto src = dir_ / "payload.bin";
+    writeRandom(src, 65536);
+    auto r = receiver();
+    auto s = sender(src, {}, gBed->account("bob").jid);
+    ASSERT_EQ(exitCode(s.wait(60s)), 0) << readFile(dir_ / "sender.log");
+    ASSERT_EQ(exitCode(r.wait(30s)), 0) << readFile(dir_ / "receiver.log");
+    EXPECT_EQ(sha256File(dir_ / "in" / "payload.bin"), sha256File(src));
+}
+
+TEST_F(FileTransferTest, DeclinedOffer) {
+    auto src = dir_ / "payload.bin";
+    writeRandom(src, 1000);
+    auto r = receiver({"--from", gBed->account("carol").jid});  // alice is not allowed
+    auto s = sender(src);
+    EXPECT_EQ(exitCode(s.wait(60s)), 6) << readFile(dir_ / "sender.log");  // declined
+    r.stop();
+    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin"));
+    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin.part"));
+}
+
+TEST_F(FileTransferTest, PeerOffline) {
+    auto src = dir_ / "payload.bin";
+    writeRandom(src, 1000);
+    auto s = sender(src, {}, gBed->account("bob").jid + "/nobody");
+    EXPECT_EQ(exitCode(s.wait(60s)), 4) << readFile(dir_ / "sender.log");
+}
+
+TEST_F(FileTransferTest, LoginFailure) {
+    auto src = dir_ / "payload.bin";
+    writeRandom(src, 10);
+    auto p = Process::spawn({TERN_SEND, "--jid", "alice@localhost", "--password", "wrong", "--server", gBed->host(), "--port",
+                             std::to_string(gBed->c2sPort()), "bob@localhost", src.string()},
+                            dir_ / "sender.log");
+    EXPECT_EQ(exitCode(p.wait(60s)), 3) << readFile(dir_ / "sender.log");
+}
+
+TEST_F(FileTransferTest, BadArguments) {
+    auto p = Process::spawn({TERN_SEND, "--jid", "alice@localhost"}, dir_ / "sender.log");
+    EXPECT_EQ(exitCode(p.wait(30s)), 2) << readFile(dir_ / "sender.log");
+}
+
+// The relay path is slower, which leaves time to interrupt mid-transfer.
+TEST_F(FileTransferTest, SenderCancelsMidTransfer) {
+    auto src = dir_ / "payload.bin";
+    writeRandom(src, 256ull << 20);
+    auto r = receiver({"--relay-only"});
+    auto s = sender(src, {"--relay-only"});
+    ASSERT_TRUE(waitForLog("receiver.log", "receiving progress", 60s)) << readFile(dir_ / "receiver.log");
+    ::kill(s.pid(), SIGINT);
+    EXPECT_EQ(exitCode(s.wait(30s)), 9) << readFile(dir_ / "sender.log");
+    EXPECT_EQ(exitCode(r.wait(30s)), 9) << readFile(dir_ / "receiver.log");
+    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin"));
+    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin.part"));
+}
+
+TEST_F(FileTransferTest, ReceiverCancelsMidTransfer) {
+    auto src = dir_ / "payload.bin";
+    writeRandom(src, 256ull << 20);
+    auto r = receiver({"--relay-only"});
+    auto s = sender(src, {"--relay-only"});
+    ASSERT_TRUE(waitForLog("receiver.log", "receiving progress", 60s)) << readFile(dir_ / "receiver.log");
+    ::kill(r.pid(), SIGINT);
+    EXPECT_EQ(exitCode(r.wait(30s)), 9) << readFile(dir_ / "receiver.log");
+    EXPECT_EQ(exitCode(s.wait(30s)), 9) << readFile(dir_ / "sender.log");
+    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin"));
+    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin.part"));
+}
+
+TEST_F(FileTransferTest, ReceiverKilledSenderReportsWithin15Seconds) {
+    auto src = dir_ / "payload.bin";
+    writeRandom(src, 256ull << 20);
+    auto r = receiver({"--relay-only"});
+    auto s = sender(src, {"--relay-only"});
+    ASSERT_TRUE(waitForLog("receiver.log", "receiving progress", 60s)) << readFile(dir_ / "receiver.log");
+    ::kill(r.pid(), SIGKILL);
+    auto killedAt = std::chrono::steady_clock::now();
+    int code = exitCode(s.wait(20s));
+    auto took = std::chrono::steady_clock::now() - killedAt;
+    EXPECT_NE(code, 0) << readFile(dir_ / "sender.log");
+    EXPECT_NE(code, -1) << "sender still running 20 s after the receiver died";
+    EXPECT_LT(took, 15s);
+    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin"));  // only a .part may remain
+}
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    ::testing::AddGlobalTestEnvironment(new Env);
+    return RUN_ALL_TESTS();
+}

@@ -1,0 +1,102 @@
+// Real XMPP (Prosody) and TURN (coturn) servers for tests, started on
+// 127.0.0.1 with random free ports and a temporary configuration, and stopped
+// again when the Testbed is destroyed.
+//
+// The servers are children of the calling thread with PR_SET_PDEATHSIG(SIGKILL):
+// start() the Testbed from a thread that outlives it (the test's main thread).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tern::testbed {
+
+// Thrown by Testbed::start() when a server cannot be set up; the message says
+// which step failed and carries the tail of the server's log.
+class TestbedError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct Account {
+    std::string name;      // "alice"
+    std::string jid;       // "alice@localhost"
+    std::string password;  // random
+};
+
+struct TurnCredentials {
+    std::string username;  // the expiry time, in seconds since the epoch
+    std::string password;  // base64(HMAC-SHA1(secret, username))
+};
+
+// Credentials of coturn's REST API (--use-auth-secret) valid for `ttl` from now:
+// the same scheme Prosody's mod_turn_external hands out.
+TurnCredentials turnCredentials(const std::string& secret, std::chrono::seconds ttl);
+
+struct Options {
+    std::vector<std::string> accounts{"alice", "bob", "carol"};  // registered with random passwords
+    bool turn = true;     // start coturn and announce it via XEP-0215 (mod_turn_external)
+    bool bosh = true;     // mod_bosh on an HTTP port
+    bool proxy65 = true;  // XEP-0065 proxy component "proxy.<domain>"
+    // If set, the testbed's directory (config, data, logs) is made inside this
+    // directory and kept. Otherwise it is made under $TMPDIR (or /tmp) and
+    // removed by stop(), unless the environment has TERN_KEEP_TESTBED=1.
+    std::filesystem::path keepDir;
+    std::chrono::milliseconds startTimeout{15000};  // per server, for it to become ready
+};
+
+class Testbed {
+public:
+    // Starts the servers and returns once they accept connections.
+    // Throws TestbedError (with the server's log tail) otherwise.
+    static std::unique_ptr<Testbed> start(const Options& options = {});
+
+    ~Testbed();
+    Testbed(const Testbed&) = delete;
+    Testbed& operator=(const Testbed&) = delete;
+
+    // Stops the servers (SIGTERM to their process groups, SIGKILL after 5 s),
+    // reaps them and removes the directory unless it is to be kept. Idempotent.
+    void stop();
+
+    const std::string& domain() const;  // "localhost"
+    const std::string& host() const;    // "127.0.0.1", where every server listens
+    std::uint16_t c2sPort() const;
+    std::uint16_t httpPort() const;  // 0 without BOSH
+    std::string boshUrl() const;     // "http://127.0.0.1:<port>/http-bind", empty without BOSH
+
+    bool hasTurn() const;
+    const std::string& turnHost() const;  // "127.0.0.1"
+    std::uint16_t turnPort() const;       // UDP and TCP; 0 without TURN
+    const std::string& turnSecret() const;
+    const std::string& turnRealm() const;  // "localhost"
+
+    std::string proxy65Jid() const;       // "proxy.localhost", empty without proxy65
+    std::uint16_t proxy65Port() const;    // 0 without proxy65
+
+    // Throws std::out_of_range for a name not in Options::accounts.
+    const Account& account(const std::string& name) const;
+    const std::vector<Account>& accounts() const;
+
+    const std::filesystem::path& dir() const;
+    bool keepsDir() const;  // dir() survives stop()
+    pid_t prosodyPid() const;
+    pid_t turnPid() const;  // 0 without TURN
+
+    // The last `lines` lines of a file in dir(), e.g. "prosody.log", "turn.log".
+    std::string logTail(const std::string& file, std::size_t lines = 30) const;
+
+private:
+    struct Impl;
+    explicit Testbed(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tern::testbed
