@@ -488,8 +488,12 @@ void FileTransfer::Impl::applyRemoteTransport(const sig::Transport& t, bool requ
     }
     auto link = link_;
     bool initiator = direction_ == Direction::Send;
-    host_.network().post([link, candidates, done, ufrag, pwd, fpHash, fpValue, passive, initiator] {
+    bool answer = requireFingerprint && initiator;  // session-accept: carries the peer's SCTP parameters
+    std::uint16_t sctpPort = remoteSctpPort_;
+    std::uint64_t maxMessage = remoteMaxMessage_;
+    host_.network().post([link, candidates, done, ufrag, pwd, fpHash, fpValue, passive, initiator, answer, sctpPort, maxMessage] {
         if (initiator && passive) link->setDtlsRole(transport::DtlsTransport::Role::Client);
+        if (answer) link->setRemoteSctp(sctpPort, maxMessage);
         if (!ufrag.empty() || !fpValue.empty()) link->setRemote(ufrag, pwd, fpHash, fpValue);
         for (const auto& c : candidates) link->addRemoteCandidate(c);
         if (done) link->remoteGatheringDone();

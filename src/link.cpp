@@ -97,6 +97,14 @@ void Link::setRemote(const std::string& ufrag, const std::string& pwd, const std
     if (!ufrag.empty() && !pwd.empty()) ice_->setRemoteCredentials(ufrag, pwd);
 }
 
+void Link::setRemoteSctp(std::uint16_t port, std::uint64_t maxMessageSize) {
+    sctp_->setRemotePort(port);
+    if (config_.sender && !channelOpen_ && maxMessageSize > 0) {
+        config_.messageSize = static_cast<std::size_t>(std::min<std::uint64_t>(maxMessageSize, 65536));
+        buffer_.resize(config_.messageSize);
+    }
+}
+
 void Link::addRemoteCandidate(const transport::IceCandidate& candidate) { ice_->addRemoteCandidate(candidate); }
 void Link::remoteGatheringDone() { ice_->remoteGatheringDone(); }
 

@@ -60,6 +60,8 @@ public:
     void setRemote(const std::string& ufrag, const std::string& pwd, const std::string& fpHash,
                    const std::string& fingerprint);
     void setDtlsRole(transport::DtlsTransport::Role role) { dtls_->setRole(role); }
+    /// The peer's SCTP port and largest message, from its answer (before the channel opens).
+    void setRemoteSctp(std::uint16_t port, std::uint64_t maxMessageSize);
     void addRemoteCandidate(const transport::IceCandidate& candidate);
     void remoteGatheringDone();
 

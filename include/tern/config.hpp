@@ -52,7 +52,9 @@ struct Config {
     /// Incoming offers from one peer that may wait for an answer at once;
     /// further session-initiates from that peer are refused.
     unsigned maxPendingOffersPerPeer = 4;
-    /// ICE + DTLS + SCTP must be up within this time after the offer is accepted.
+    /// ICE + DTLS + SCTP must be up within this time: for the sender counted from
+    /// sending the offer (so it includes the time the peer takes to accept), for
+    /// the receiver from accepting.
     std::chrono::milliseconds connectTimeout{30000};
     /// A peer that sends nothing for this long during a session is considered gone.
     std::chrono::milliseconds peerSilenceTimeout{12000};

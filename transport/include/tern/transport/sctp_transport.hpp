@@ -54,6 +54,10 @@ public:
     SendResult sendMessage(std::uint16_t stream, const std::uint8_t* data, std::size_t len, bool binary = true);
     /// Resets the outgoing stream (closes the channel).
     void closeChannel(std::uint16_t stream);
+    /// The peer's SCTP port, from signaling; takes effect if the association has not started.
+    void setRemotePort(std::uint16_t port) {
+        if (!connectStarted_) config_.remotePort = port;
+    }
     /// Sends on the first open channel.
     bool send(const std::uint8_t* data, std::size_t len) override;
 
