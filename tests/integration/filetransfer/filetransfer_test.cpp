@@ -3,7 +3,10 @@
 // Jingle over XMPP, ICE (libnice), DTLS (OpenSSL), SCTP (usrsctp). Nothing is
 // mocked. Every run checks exit codes and the SHA-256 of what arrived.
 #include "process.hpp"
+#include "tern/testbed/test_client.hpp"
 #include "tern/testbed/testbed.hpp"
+
+#include <gloox/tag.h>
 
 #include <gtest/gtest.h>
 
@@ -267,6 +270,42 @@ TEST_F(FileTransferTest, ReceiverKilledSenderReportsWithin15Seconds) {
     EXPECT_NE(code, -1) << "sender still running 20 s after the receiver died";
     EXPECT_LT(took, 15s);
     EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin"));  // only a .part may remain
+}
+
+// Hostile Jingle IQs from another account, through the real server, to a
+// running receiver: each gets the right error, and the receiver still works.
+TEST_F(FileTransferTest, HostileIqsGetErrorsAndReceiverKeepsWorking) {
+    auto r = receiver();
+    tern::testbed::TestClient carol(*gBed, "carol", tern::testbed::TestClient::Transport::Tcp, "probe");
+    ASSERT_TRUE(carol.connect(10s)) << carol.logTail();
+    gloox::JID bob(gBed->account("bob").jid + "/recv");
+
+    gloox::Tag unknown("jingle");
+    unknown.setXmlns("urn:xmpp:jingle:1");
+    unknown.addAttribute("action", "session-terminate");
+    unknown.addAttribute("sid", "no-such-session");
+    new gloox::Tag(new gloox::Tag(&unknown, "reason"), "success");
+    auto reply = carol.request(bob, gloox::IQ::Set, unknown, 10s);
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->type, gloox::IQ::Error);
+    EXPECT_NE(reply->error.find("item-not-found"), std::string::npos) << reply->error;
+    EXPECT_NE(reply->error.find("unknown-session"), std::string::npos) << reply->error;
+
+    gloox::Tag noSid("jingle");
+    noSid.setXmlns("urn:xmpp:jingle:1");
+    noSid.addAttribute("action", "session-initiate");
+    reply = carol.request(bob, gloox::IQ::Set, noSid, 10s);
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->type, gloox::IQ::Error);
+    EXPECT_NE(reply->error.find("bad-request"), std::string::npos) << reply->error;
+
+    // The receiver is unharmed: a real transfer still goes through.
+    auto src = dir_ / "payload.bin";
+    writeRandom(src, 1 << 20);
+    auto s = sender(src);
+    ASSERT_EQ(exitCode(s.wait(60s)), 0) << readFile(dir_ / "sender.log");
+    ASSERT_EQ(exitCode(r.wait(30s)), 0) << readFile(dir_ / "receiver.log");
+    EXPECT_EQ(sha256File(dir_ / "in" / "payload.bin"), sha256File(src));
 }
 
 int main(int argc, char** argv) {
