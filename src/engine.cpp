@@ -235,7 +235,7 @@ public:
     void sessionEnded(const std::string& key) override {
         postToXmpp([this, key] {
             sessions_.erase(std::remove_if(sessions_.begin(), sessions_.end(),
-                                           [&](const auto& s) { return s->key() == key && s->isOverPublic(); }),
+                                           [&](const auto& s) { return s->key() == key && s->isOver(); }),
                             sessions_.end());
         });
     }

@@ -45,7 +45,7 @@ public:
     void shutdown();    ///< engine going away: terminate, tear down, no callbacks
     void peerWentOffline();  ///< the peer's resource sent unavailable presence
     void setDialect(signaling::DataChannelDialect dialect) { dialect_ = dialect; }
-    bool isOverPublic() const { return over_; }
+    bool isOver() const { return over_; }  ///< finished: terminated, failed or completed
 
     std::string key() const { return peer_.full() + "\n" + sid_; }
     const std::string& sid() const { return sid_; }
@@ -82,7 +82,6 @@ private:
                 const std::string& reasonText = {});
     void teardownLink();
     void removePart();
-    bool isOver() const { return over_; }
 
     impl::SessionHost& host_;
     Direction direction_;

@@ -169,6 +169,17 @@ protected:
         EXPECT_NE(readFile(dir_ / "receiver.log").find(sha256File(src) + " verified"), std::string::npos);
     }
 
+    // 256 MiB over the relay path (slower, which leaves time to act mid-transfer);
+    // returns once the receiver reports data flowing.
+    std::pair<Process, Process> startRelayTransferAndWaitForData() {
+        auto src = dir_ / "payload.bin";
+        writeRandom(src, 256ull << 20);
+        auto r = receiver({"--relay-only"});
+        auto s = sender(src, {"--relay-only"});
+        EXPECT_TRUE(waitForLog("receiver.log", "receiving progress", 60s)) << readFile(dir_ / "receiver.log");
+        return {std::move(r), std::move(s)};
+    }
+
     fs::path dir_;
 };
 
@@ -231,11 +242,8 @@ TEST_F(FileTransferTest, BadArguments) {
 
 // The relay path is slower, which leaves time to interrupt mid-transfer.
 TEST_F(FileTransferTest, SenderCancelsMidTransfer) {
-    auto src = dir_ / "payload.bin";
-    writeRandom(src, 256ull << 20);
-    auto r = receiver({"--relay-only"});
-    auto s = sender(src, {"--relay-only"});
-    ASSERT_TRUE(waitForLog("receiver.log", "receiving progress", 60s)) << readFile(dir_ / "receiver.log");
+    auto [r, s] = startRelayTransferAndWaitForData();
+    ASSERT_FALSE(HasFailure());
     ::kill(s.pid(), SIGINT);
     EXPECT_EQ(exitCode(s.wait(30s)), 9) << readFile(dir_ / "sender.log");
     EXPECT_EQ(exitCode(r.wait(30s)), 9) << readFile(dir_ / "receiver.log");
@@ -244,11 +252,8 @@ TEST_F(FileTransferTest, SenderCancelsMidTransfer) {
 }
 
 TEST_F(FileTransferTest, ReceiverCancelsMidTransfer) {
-    auto src = dir_ / "payload.bin";
-    writeRandom(src, 256ull << 20);
-    auto r = receiver({"--relay-only"});
-    auto s = sender(src, {"--relay-only"});
-    ASSERT_TRUE(waitForLog("receiver.log", "receiving progress", 60s)) << readFile(dir_ / "receiver.log");
+    auto [r, s] = startRelayTransferAndWaitForData();
+    ASSERT_FALSE(HasFailure());
     ::kill(r.pid(), SIGINT);
     EXPECT_EQ(exitCode(r.wait(30s)), 9) << readFile(dir_ / "receiver.log");
     EXPECT_EQ(exitCode(s.wait(30s)), 9) << readFile(dir_ / "sender.log");
@@ -257,11 +262,8 @@ TEST_F(FileTransferTest, ReceiverCancelsMidTransfer) {
 }
 
 TEST_F(FileTransferTest, ReceiverKilledSenderReportsWithin15Seconds) {
-    auto src = dir_ / "payload.bin";
-    writeRandom(src, 256ull << 20);
-    auto r = receiver({"--relay-only"});
-    auto s = sender(src, {"--relay-only"});
-    ASSERT_TRUE(waitForLog("receiver.log", "receiving progress", 60s)) << readFile(dir_ / "receiver.log");
+    auto [r, s] = startRelayTransferAndWaitForData();
+    ASSERT_FALSE(HasFailure());
     ::kill(r.pid(), SIGKILL);
     auto killedAt = std::chrono::steady_clock::now();
     int code = exitCode(s.wait(20s));
