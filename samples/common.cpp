@@ -94,6 +94,7 @@ void addAccountOptions(CLI::App& app, AccountOptions& o) {
     app.add_flag("--relay-only", o.relayOnly, "use TURN relays only; never reveal local addresses");
     app.add_flag("--sctpmap", o.sctpmap, "offer the XEP-0343 sctpmap dialect instead of webrtc-datachannel");
     app.add_flag("-v,--verbose", o.verbose, "log engine details to stderr");
+    app.add_flag("--xml-log", o.xmlLog, "print every XMPP stanza sent and received to stderr")->envname("TERN_XML_LOG");
 }
 
 Session::Session(const AccountOptions& o) {
@@ -134,11 +135,11 @@ Session::Session(const AccountOptions& o) {
         server.port = static_cast<std::uint16_t>(p == std::string::npos ? 3478 : std::atoi(s.c_str() + p + 1));
         config.iceServers.push_back(server);
     }
-    if (std::getenv("TERN_XML_LOG"))
+    if (o.xmlLog)
         client_->logInstance().registerLogHandler(gloox::LogLevelDebug, gloox::LogAreaXmlIncoming | gloox::LogAreaXmlOutgoing, this);
     bool verbose = o.verbose;
     config.log = [verbose](tern::LogLevel level, const std::string& message) {
-        if (verbose || level >= tern::LogLevel::Error) std::fprintf(stderr, "tern: %s\n", message.c_str());
+        if (verbose || level >= tern::LogLevel::Warning) std::fprintf(stderr, "tern: %s\n", message.c_str());
     };
     engine_ = std::make_unique<tern::Engine>(*client_, config);
 }

@@ -49,6 +49,7 @@ struct AccountOptions {
     bool relayOnly = false;
     bool sctpmap = false;
     bool verbose = false;
+    bool xmlLog = false;       ///< --xml-log / TERN_XML_LOG: stanzas to stderr
 };
 
 /// Adds --jid/--password/--server/... (with TERN_* environment fallbacks).

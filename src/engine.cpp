@@ -531,7 +531,13 @@ private:
     void handleOffer(const gloox::JID& from, const sig::Jingle& j, sig::SessionHandle handle) {
         auto session = std::make_shared<FileTransfer::Impl>(*this, FileTransfer::Direction::Receive, from, j.sid);
         sessions_.push_back(session);
-        if (!session->takeOffer(j, handle)) return;
+        std::string refusal;
+        if (!session->takeOffer(j, handle, refusal)) {
+            // Never reaches the app (it is not a usable offer), but whoever runs
+            // the app should see that an offer came and why it was refused.
+            if (config_.log) config_.log(LogLevel::Warning, "refused a file offer from " + from.full() + ": " + refusal);
+            return;
+        }
         std::weak_ptr<FileTransfer::Impl> weak = session;
         whenIceReady([this, weak] {
             auto s = weak.lock();

@@ -330,12 +330,13 @@ void FileTransfer::Impl::startOffer() {
 
 // ---------------------------------------------------------------- receiver
 
-bool FileTransfer::Impl::takeOffer(const sig::Jingle& initiate, sig::SessionHandle handle) {
+bool FileTransfer::Impl::takeOffer(const sig::Jingle& initiate, sig::SessionHandle handle, std::string& refusal) {
     handle_ = handle;
     const sig::Content* content = nullptr;
     for (const auto& c : initiate.contents)
         if (c.description && c.description->kind == sig::ApplicationKind::FileTransfer) content = &c;
     if (!content) {
+        refusal = "no file-transfer content";
         finish(TransferState::Failed, ReasonCondition::UnsupportedApplications, std::nullopt);
         return false;
     }
@@ -344,15 +345,18 @@ bool FileTransfer::Impl::takeOffer(const sig::Jingle& initiate, sig::SessionHand
     const auto& desc = *content->description->file_transfer;
     ftVersion_ = desc.version;
     if (!desc.file || !desc.file->size) {
-        finish(TransferState::Failed, ReasonCondition::FailedApplication, std::nullopt, "the offer has no file size");
+        refusal = "the offer has no file size";
+        finish(TransferState::Failed, ReasonCondition::FailedApplication, std::nullopt, refusal);
         return false;
     }
     if (!content->transport || !content->transport->hasIce()) {
+        refusal = "no ICE-UDP transport (only ICE-UDP is supported)";
         finish(TransferState::Failed, ReasonCondition::UnsupportedTransports, std::nullopt);
         return false;
     }
     const auto& t = *content->transport;
     if (t.ice.fingerprints.empty()) {
+        refusal = "no DTLS fingerprint (answered security-error)";
         finish(TransferState::Failed, ReasonCondition::SecurityError, std::nullopt, "DTLS fingerprint required");
         return false;
     }

@@ -33,7 +33,8 @@ public:
 
     // --- receiver ---
     /// Builds from a session-initiate. Returns false (and terminates) when the offer is unusable.
-    bool takeOffer(const signaling::Jingle& initiate, signaling::SessionHandle handle);
+    /// False when the offer is refused (terminated at once); `refusal` then says why.
+    bool takeOffer(const signaling::Jingle& initiate, signaling::SessionHandle handle, std::string& refusal);
     Result<bool> accept(const std::string& directory, bool overwrite, std::string* finalPath);
     void decline();
     std::string safeName() const;

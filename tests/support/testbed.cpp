@@ -180,7 +180,9 @@ struct Testbed::Impl {
             << "proxy65_interfaces = { \"127.0.0.1\" }\n"
             << "modules_enabled = {\n"
             << "  \"roster\"; \"saslauth\"; \"disco\"; \"ping\"; \"presence\"; \"posix\";\n"
-            << (options.bosh ? "  \"bosh\";\n" : "") << (options.turn ? "  \"turn_external\";\n" : "") << "}\n"
+            << (options.bosh ? "  \"bosh\";\n" : "") << (options.turn ? "  \"turn_external\";\n" : "")
+            << (options.tamper ? "  \"tern_tamper\";\n" : "") << "}\n"
+            << "plugin_paths = { " << luaString(TERN_PROSODY_PLUGIN_DIR) << " }\n"
             << "modules_disabled = { \"s2s\" }\n"
             << "c2s_require_encryption = false\n"
             << "allow_unencrypted_plain_auth = true\n"

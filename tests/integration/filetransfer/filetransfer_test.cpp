@@ -34,6 +34,7 @@ public:
         tern::testbed::Options options;
         options.accounts = {"alice", "bob", "carol"};
         options.proxy65 = false;
+        options.tamper = true;  // only stanzas from "tamper-*" resources are altered
         bed_ = Testbed::start(options);
         gBed = bed_.get();
     }
@@ -133,9 +134,9 @@ protected:
     }
 
     Process sender(const fs::path& file, std::vector<std::string> extra = {}, const std::string& peer = "",
-                   bool bosh = false) {
+                   bool bosh = false, const std::string& resource = "send") {
         std::vector<std::string> argv = {TERN_SEND};
-        auto acc = account("alice", "send", bosh);
+        auto acc = account("alice", resource, bosh);
         argv.insert(argv.end(), acc.begin(), acc.end());
         argv.insert(argv.end(), extra.begin(), extra.end());
         argv.push_back(peer.empty() ? gBed->account("bob").jid + "/recv" : peer);
@@ -272,6 +273,60 @@ TEST_F(FileTransferTest, ReceiverKilledSenderReportsWithin15Seconds) {
     EXPECT_NE(code, -1) << "sender still running 20 s after the receiver died";
     EXPECT_LT(took, 15s);
     EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin"));  // only a .part may remain
+}
+
+// The server (mod_tern_tamper) replaces the sender's DTLS fingerprint: the
+// certificate the sender then presents does not match what was signalled, the
+// receiver refuses the DTLS session and ends the Jingle session with
+// <security-error/>. Nothing is written.
+TEST_F(FileTransferTest, CertificateNotMatchingFingerprintIsRefused) {
+    auto src = dir_ / "payload.bin";
+    writeRandom(src, 1 << 20);
+    auto r = receiver({"--xml-log"});
+    auto s = sender(src, {}, "", false, "tamper-fingerprint");
+    int sent = exitCode(s.wait(60s));
+    int recv = exitCode(r.wait(30s));
+    EXPECT_EQ(recv, 10) << readFile(dir_ / "receiver.log");
+    EXPECT_EQ(sent, 10) << readFile(dir_ / "sender.log");
+    EXPECT_NE(readFile(dir_ / "receiver.log").find("<security-error/>"), std::string::npos)
+        << readFile(dir_ / "receiver.log");
+    EXPECT_NE(gBed->logTail("prosody.log", 400).find("tamper-fingerprint: altered"), std::string::npos);
+    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin"));
+    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin.part"));
+}
+
+// An offer whose transport carries no fingerprint at all is refused before any
+// DTLS: session-terminate with <security-error/>. The offer never reaches the
+// app as a usable offer (the receiver says why and goes on waiting).
+TEST_F(FileTransferTest, OfferWithoutFingerprintIsRefused) {
+    auto src = dir_ / "payload.bin";
+    writeRandom(src, 1 << 20);
+    auto r = receiver({"--xml-log"});
+    auto s = sender(src, {}, "", false, "strip-fingerprint");
+    EXPECT_EQ(exitCode(s.wait(60s)), 10) << readFile(dir_ / "sender.log");
+    EXPECT_TRUE(waitForLog("receiver.log", "refused a file offer from " + gBed->account("alice").jid +
+                           "/strip-fingerprint: no DTLS fingerprint", 10s)) << readFile(dir_ / "receiver.log");
+    EXPECT_TRUE(r.running());
+    r.stop();
+    EXPECT_NE(readFile(dir_ / "receiver.log").find("<security-error/>"), std::string::npos)
+        << readFile(dir_ / "receiver.log");
+    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin"));
+    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin.part"));
+}
+
+// The announced SHA-256 is not the hash of the bytes that arrive: the receiver
+// says so (exit 8), keeps no file that looks complete and no .part.
+TEST_F(FileTransferTest, HashMismatchKeepsNoFile) {
+    auto src = dir_ / "payload.bin";
+    writeRandom(src, 1 << 20);
+    auto r = receiver();
+    auto s = sender(src, {}, "", false, "tamper-hash");
+    int sent = exitCode(s.wait(60s));
+    int recv = exitCode(r.wait(30s));
+    EXPECT_EQ(recv, 8) << readFile(dir_ / "receiver.log");
+    EXPECT_EQ(sent, 8) << readFile(dir_ / "sender.log");
+    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin"));
+    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin.part"));
 }
 
 // Hostile Jingle IQs from another account, through the real server, to a

@@ -45,6 +45,10 @@ struct Options {
     bool turn = true;     // start coturn and announce it via XEP-0215 (mod_turn_external)
     bool bosh = true;     // mod_bosh on an HTTP port
     bool proxy65 = true;  // XEP-0065 proxy component "proxy.<domain>"
+    // Loads tests/support/prosody/mod_tern_tamper.lua: Jingle IQs from resources named
+    // "tamper-fingerprint*", "strip-fingerprint*" or "tamper-hash*" are altered in
+    // flight (a hostile server), everything else passes untouched.
+    bool tamper = false;
     // If set, the testbed's directory (config, data, logs) is made inside this
     // directory and kept. Otherwise it is made under $TMPDIR (or /tmp) and
     // removed by stop(), unless the environment has TERN_KEEP_TESTBED=1.
