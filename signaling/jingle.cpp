@@ -80,6 +80,11 @@ Result<Description> parseDescription(const gloox::Tag& tag) {
   }
   d.kind = d.xmlns == ns::kRtp ? ApplicationKind::Rtp : ApplicationKind::Unknown;
   d.media = detail::attribute(tag, "media").value_or(std::string());
+  if (d.kind == ApplicationKind::Rtp) {
+    auto rtp = parseRtpDescription(tag);
+    if (!rtp) return rtp.error();
+    d.rtp = std::move(rtp.value());
+  }
   auto raw = detail::cloneOpaque(tag);
   if (!raw) return raw.error();
   d.raw = std::move(raw.value());
@@ -120,7 +125,7 @@ Result<Content> parseContent(const gloox::Tag& tag) {
   return c;
 }
 
-Result<Reason> parseReason(const gloox::Tag& tag) {
+Result<Reason> parseReasonImpl(const gloox::Tag& tag) {
   if (auto s = detail::checkAttributes(tag); !s) return s.error();
   Reason r;
   r.condition = ReasonCondition::Unknown;
@@ -236,7 +241,7 @@ Result<Jingle> parseJingleImpl(const gloox::Tag& tag) {
         if (!c) return c.error();
         j.contents.push_back(std::move(c.value()));
       } else if (name == "reason" && !j.reason) {
-        auto r = parseReason(*child);
+        auto r = parseReasonImpl(*child);
         if (!r) return r.error();
         j.reason = std::move(r.value());
       }
@@ -268,6 +273,7 @@ gloox::Tag* serializeDescription(const Description& d) {
     if (auto v = fileTransferVersion(d.xmlns)) empty.version = *v;
     return serializeFileTransferDescription(empty);
   }
+  if (d.kind == ApplicationKind::Rtp && d.rtp) return serializeRtpDescription(*d.rtp);
   if (d.raw) return detail::emitOpaque(*d.raw);
   gloox::Tag* tag = detail::newTag("description", detail::xmlSafe(d.kind == ApplicationKind::Rtp ? ns::kRtp : d.xmlns));
   detail::setAttribute(tag, "media", d.media);
@@ -285,7 +291,7 @@ gloox::Tag* serializeContent(const Content& c) {
   return tag;
 }
 
-gloox::Tag* serializeReason(const Reason& r) {
+gloox::Tag* serializeReasonImpl(const Reason& r) {
   gloox::Tag* tag = detail::newTag("reason");
   std::string name;
   if (r.condition != ReasonCondition::Unknown) {
@@ -392,6 +398,32 @@ Description Description::fileTransfer(FileTransferDescription description) {
   return d;
 }
 
+Description Description::rtpDescription(RtpDescription description) {
+  Description d;
+  d.kind = ApplicationKind::Rtp;
+  d.xmlns = ns::kRtp;
+  d.media = description.media;
+  d.rtp = std::move(description);
+  return d;
+}
+
+Result<Reason> parseReason(const gloox::Tag& reason) noexcept {
+  try {
+    if (reason.name() != "reason" || namespaceOf(reason) != ns::kJingle) {
+      return Error::badRequest("not a <reason xmlns='urn:xmpp:jingle:1'/> element");
+    }
+    return parseReasonImpl(reason);
+  } catch (...) {
+    return Error::badRequest("malformed <reason/>");
+  }
+}
+
+gloox::Tag* serializeReason(const Reason& reason) {
+  gloox::Tag* tag = serializeReasonImpl(reason);
+  tag->setXmlns(ns::kJingle);
+  return tag;
+}
+
 Senders effectiveSenders(const Content& content) noexcept { return content.senders.value_or(Senders::Both); }
 
 Reason Reason::of(ReasonCondition condition, std::optional<std::string> text) {
@@ -442,7 +474,7 @@ gloox::Tag* serializeJingle(const Jingle& j) {
   if (j.initiator) detail::setAttribute(tag, "initiator", *j.initiator);
   if (j.responder) detail::setAttribute(tag, "responder", *j.responder);
   for (const Content& c : j.contents) tag->addChild(serializeContent(c));
-  if (j.reason) tag->addChild(serializeReason(*j.reason));
+  if (j.reason) tag->addChild(serializeReasonImpl(*j.reason));
   for (const Group& g : j.groups) tag->addChild(serializeGroup(g));
   if (j.action == Action::SessionInfo) {
     for (const SessionInfoPayload& p : j.session_info) {

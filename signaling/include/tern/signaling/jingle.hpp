@@ -9,9 +9,10 @@
 //     XEP-0167 section 7 RTP informational messages; anything else is kept as Unknown so the
 //     engine can answer <unsupported-info/>. A session-info without payload is a ping.
 //
-// Descriptions: XEP-0234 file transfer is parsed into FileTransferDescription; RTP (XEP-0167)
-// and unknown applications are kept verbatim (an owned copy of the element) for the layer
-// that understands them.
+// Descriptions: XEP-0234 file transfer is parsed into FileTransferDescription; RTP (XEP-0167,
+// with XEP-0293/0294/0339) into RtpDescription (rtp.hpp), and also kept verbatim (an owned copy of
+// the element); unknown applications are kept verbatim only. The serializer emits RTP from the
+// model when it is set, so what we send is always our strict form.
 //
 // parseJingle() never throws and never crashes, whatever the Tag: malformed or absurd input
 // gives an Error (<bad-request/> in all cases, with a descriptive text).
@@ -25,6 +26,7 @@
 
 #include "tern/signaling/errors.hpp"
 #include "tern/signaling/file_transfer.hpp"
+#include "tern/signaling/rtp.hpp"
 #include "tern/signaling/transport.hpp"
 
 namespace gloox {
@@ -64,7 +66,7 @@ std::string_view toString(Senders senders) noexcept;
 
 enum class ApplicationKind {
   FileTransfer,  ///< XEP-0234, any of ft:5/4/3
-  Rtp,           ///< XEP-0167 (kept verbatim for now)
+  Rtp,           ///< XEP-0167 (parsed into Description::rtp)
   Unknown,
 };
 
@@ -74,9 +76,15 @@ struct Description {
   std::string xmlns;                        ///< as received
   std::optional<FileTransferDescription> file_transfer;  ///< set iff kind == FileTransfer
   std::string media;                        ///< RTP 'media' attribute ("audio", "video")
-  std::shared_ptr<const gloox::Tag> raw;    ///< Rtp/Unknown: the element, re-emitted verbatim
+  /// Set iff kind == Rtp (parsed); when set, the serializer emits it and ignores `raw`.
+  std::optional<RtpDescription> rtp;
+  /// Rtp/Unknown: the element as received (self-contained copy). Re-emitted verbatim for Unknown,
+  /// and for Rtp only when `rtp` is not set.
+  std::shared_ptr<const gloox::Tag> raw;
 
   static Description fileTransfer(FileTransferDescription description);
+  /// kind Rtp, xmlns urn:xmpp:jingle:apps:rtp:1, media copied from the model.
+  static Description rtpDescription(RtpDescription description);
 };
 
 /// XEP-0166 7.3.
@@ -187,6 +195,12 @@ gloox::Tag* serializeJingle(const Jingle& jingle);
 ///  - (creator, name) unique among the contents (7.3);
 ///  - Action::Unknown is a bad-request (7.2).
 Status validateIncoming(const Jingle& jingle);
+
+/// A <reason xmlns='urn:xmpp:jingle:1'/> on its own (XEP-0166 7.4), as XEP-0353 messages carry it.
+/// Never throws; same rules as inside <jingle/>.
+Result<Reason> parseReason(const gloox::Tag& reason) noexcept;
+/// Serializes with xmlns='urn:xmpp:jingle:1' on the element (caller owns).
+gloox::Tag* serializeReason(const Reason& reason);
 
 /// Convenience builders for what the engine sends most.
 Jingle makeSessionTerminate(std::string sid, Reason reason);

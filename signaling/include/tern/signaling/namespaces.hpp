@@ -17,6 +17,21 @@ inline constexpr char kHashes1[] = "urn:xmpp:hashes:1";  // XEP-0300 0.3-0.4 (us
 
 inline constexpr char kRtp[] = "urn:xmpp:jingle:apps:rtp:1";            // XEP-0167
 inline constexpr char kRtpInfo[] = "urn:xmpp:jingle:apps:rtp:info:1";   // XEP-0167 section 7
+inline constexpr char kRtpErrors[] = "urn:xmpp:jingle:apps:rtp:errors:1";  // XEP-0167 section 16.2
+inline constexpr char kRtpAudio[] = "urn:xmpp:jingle:apps:rtp:audio";  // XEP-0167 11, disco
+inline constexpr char kRtpVideo[] = "urn:xmpp:jingle:apps:rtp:video";  // XEP-0167 11, disco
+inline constexpr char kRtcpFb[] = "urn:xmpp:jingle:apps:rtp:rtcp-fb:0";       // XEP-0293
+inline constexpr char kRtpHdrExt[] = "urn:xmpp:jingle:apps:rtp:rtp-hdrext:0"; // XEP-0294
+inline constexpr char kSsma[] = "urn:xmpp:jingle:apps:rtp:ssma:0";            // XEP-0339
+inline constexpr char kRtpMsid[] = "urn:xmpp:jingle:apps:rtp:msid:0";         // a=msid (StanzaJS)
+
+inline constexpr char kJingleMessage[] = "urn:xmpp:jingle-message:0";  // XEP-0353
+inline constexpr char kHints[] = "urn:xmpp:hints";                     // XEP-0334 (<store/>)
+inline constexpr char kCarbons[] = "urn:xmpp:carbons:2";               // XEP-0280
+inline constexpr char kForward[] = "urn:xmpp:forward:0";               // XEP-0297
+/// Conversations' <device id/> in <proceed/> (OMEMO-verified DTLS-SRTP).
+inline constexpr char kOmemoDtlsVerification[] =
+    "http://gultsch.de/xmpp/drafts/omemo/dlts-srtp-verification";
 
 inline constexpr char kIceUdp[] = "urn:xmpp:jingle:transports:ice-udp:1";                       // XEP-0176
 inline constexpr char kDtls[] = "urn:xmpp:jingle:apps:dtls:0";                                  // XEP-0320
