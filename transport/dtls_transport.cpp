@@ -3,7 +3,9 @@
 #include "tern/transport/log.hpp"
 
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/srtp.h>
 #include <openssl/ssl.h>
 
 #include <mutex>
@@ -26,13 +28,81 @@ int acceptAnyCertificate(int, X509_STORE_CTX*) {
     return 1;
 }
 
-// DTLS content types (RFC 5764 section 5.1.2 demultiplexing: 20..63).
-bool isDtls(const std::uint8_t* data, std::size_t len) { return len >= 13 && data[0] >= 20 && data[0] <= 63; }
+// Demultiplexing by the first byte (RFC 5764 section 5.1.2, RFC 7983):
+// 20..63 DTLS, 128..191 RTP/RTCP.
+bool isDtlsRange(std::uint8_t b) { return b >= 20 && b <= 63; }
+bool isSrtpRange(std::uint8_t b) { return b >= 128 && b <= 191; }
+// A DTLS record header is 13 bytes (RFC 6347 section 4.1).
+bool isDtls(const std::uint8_t* data, std::size_t len) { return len >= 13 && isDtlsRange(data[0]); }
+
+// RFC 5764 section 4.2.
+constexpr char kSrtpExporterLabel[] = "EXTRACTOR-dtls_srtp";
+
+std::string srtpProfileList(const std::vector<SrtpProfile>& profiles) {
+    std::string list;
+    for (auto p : profiles) {
+        if (!list.empty()) list += ':';
+        list += toString(p);
+    }
+    return list;
+}
+
+void wipe(std::vector<std::uint8_t>& v) {
+    if (!v.empty()) OPENSSL_cleanse(v.data(), v.size());
+}
 
 }  // namespace
 
-DtlsTransport::DtlsTransport(NetworkThread& thread, Transport& lower, std::shared_ptr<Certificate> certificate, Role role)
-    : thread_(thread), lower_(lower), certificate_(std::move(certificate)), role_(role), timer_(thread) {
+const char* toString(SrtpProfile profile) {
+    switch (profile) {
+    case SrtpProfile::AeadAes128Gcm: return "SRTP_AEAD_AES_128_GCM";
+    case SrtpProfile::Aes128CmSha1_80: return "SRTP_AES128_CM_SHA1_80";
+    }
+    return "?";
+}
+
+std::size_t srtpMasterKeyLength(SrtpProfile) { return 16; }  // both profiles: AES-128
+
+std::size_t srtpMasterSaltLength(SrtpProfile profile) {
+    // RFC 7714 (96-bit salt for AEAD) / RFC 5764 section 4.1.2 (112 bits).
+    return profile == SrtpProfile::AeadAes128Gcm ? 12 : 14;
+}
+
+SrtpKeyingMaterial::~SrtpKeyingMaterial() {
+    wipe(clientWriteKey);
+    wipe(serverWriteKey);
+    wipe(clientWriteSalt);
+    wipe(serverWriteSalt);
+}
+
+std::vector<std::uint8_t> SrtpKeyingMaterial::localMasterKey() const {
+    const auto& key = localIsClient ? clientWriteKey : serverWriteKey;
+    const auto& salt = localIsClient ? clientWriteSalt : serverWriteSalt;
+    std::vector<std::uint8_t> out(key);
+    out.insert(out.end(), salt.begin(), salt.end());
+    return out;
+}
+
+std::vector<std::uint8_t> SrtpKeyingMaterial::remoteMasterKey() const {
+    const auto& key = localIsClient ? serverWriteKey : clientWriteKey;
+    const auto& salt = localIsClient ? serverWriteSalt : clientWriteSalt;
+    std::vector<std::uint8_t> out(key);
+    out.insert(out.end(), salt.begin(), salt.end());
+    return out;
+}
+
+std::vector<SrtpProfile> DtlsTransport::defaultSrtpProfiles() {
+    return {SrtpProfile::AeadAes128Gcm, SrtpProfile::Aes128CmSha1_80};
+}
+
+DtlsTransport::DtlsTransport(NetworkThread& thread, Transport& lower, std::shared_ptr<Certificate> certificate, Role role,
+                             std::vector<SrtpProfile> srtpProfiles)
+    : thread_(thread),
+      lower_(lower),
+      certificate_(std::move(certificate)),
+      role_(role),
+      timer_(thread),
+      srtpProfiles_(std::move(srtpProfiles)) {
     static BIO_METHOD* method = [] {
         BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tern-dtls-out");
         BIO_meth_set_write(m, &DtlsTransport::bioWrite);
@@ -56,6 +126,13 @@ DtlsTransport::DtlsTransport(NetworkThread& thread, Transport& lower, std::share
     SSL_CTX_use_PrivateKey(ctx_, certificate_->key());
     SSL_CTX_set_options(ctx_, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET);
     SSL_CTX_set_read_ahead(ctx_, 1);
+    if (!srtpProfiles_.empty()) {
+        // RFC 5764 section 4.1.1: offer (client) / select from (server) these profiles.
+        // Note the inverted convention: 0 is success.
+        if (SSL_CTX_set_tlsext_use_srtp(ctx_, srtpProfileList(srtpProfiles_).c_str()) != 0) {
+            logWarning("dtls: cannot enable use_srtp: " + opensslError());
+        }
+    }
 
     ssl_ = SSL_new(ctx_);
     SSL_set_mtu(ssl_, kMtu);
@@ -71,7 +148,7 @@ DtlsTransport::DtlsTransport(NetworkThread& thread, Transport& lower, std::share
     lower_.onState([this](State s, const std::string& reason) {
         if (s == State::Connected) start();
         else if (s == State::Failed) fail(reason, false);
-        else if (s == State::Closed) changeState(State::Closed, reason);
+        else if (s == State::Closed) setState(State::Closed, reason);
     });
     lower_.onRecv([this](const std::uint8_t* d, std::size_t l) { incoming(d, l); });
     if (lower_.state() == State::Connected) start();
@@ -86,6 +163,75 @@ DtlsTransport::~DtlsTransport() {
         SSL_free(ssl_);
     }
     SSL_CTX_free(ctx_);
+}
+
+void DtlsTransport::setState(State state, const std::string& reason) {
+    State before = this->state();
+    changeState(state, reason);
+    if (this->state() != before && srtpStateCb_) srtpStateCb_(this->state(), reason);
+}
+
+void DtlsTransport::onSrtpPacket(RecvCallback cb) {
+    srtpPacketCb_ = std::move(cb);
+    while (srtpPacketCb_ && !earlySrtp_.empty()) {
+        auto packet = std::move(earlySrtp_.front());
+        earlySrtp_.pop_front();
+        srtpPacketCb_(packet.data(), packet.size());
+    }
+}
+
+void DtlsTransport::incomingSrtp(const std::uint8_t* data, std::size_t len) {
+    if (srtpPacketCb_) {
+        srtpPacketCb_(data, len);
+        return;
+    }
+    if (earlySrtp_.size() < kMaxEarlySrtp) earlySrtp_.emplace_back(data, data + len);
+    else ++droppedUnknown_;
+}
+
+bool DtlsTransport::sendSrtp(const std::uint8_t* data, std::size_t len) {
+    if (state() != State::Connected || !srtpKeys_ || len == 0 || !isSrtpRange(data[0])) return false;
+    return lower_.send(data, len);
+}
+
+void DtlsTransport::exportSrtpKeys() {
+    if (srtpProfiles_.empty()) return;
+    const SRTP_PROTECTION_PROFILE* selected = SSL_get_selected_srtp_profile(ssl_);
+    if (!selected) {
+        logWarning("dtls: peer did not negotiate use_srtp with any offered profile");
+        return;
+    }
+    SrtpProfile profile;
+    if (selected->id == SRTP_AEAD_AES_128_GCM) profile = SrtpProfile::AeadAes128Gcm;
+    else if (selected->id == SRTP_AES128_CM_SHA1_80) profile = SrtpProfile::Aes128CmSha1_80;
+    else {
+        logWarning(std::string("dtls: unsupported SRTP profile ") + (selected->name ? selected->name : "?"));
+        return;
+    }
+    const std::size_t keyLen = srtpMasterKeyLength(profile);
+    const std::size_t saltLen = srtpMasterSaltLength(profile);
+    std::vector<std::uint8_t> material(2 * (keyLen + saltLen));
+    if (SSL_export_keying_material(ssl_, material.data(), material.size(), kSrtpExporterLabel,
+                                   sizeof kSrtpExporterLabel - 1, nullptr, 0, 0) != 1) {
+        logWarning("dtls: SRTP key export failed: " + opensslError());
+        wipe(material);
+        return;
+    }
+    // RFC 5764 section 4.2: client key, server key, client salt, server salt.
+    SrtpKeyingMaterial keys;
+    keys.profile = profile;
+    keys.localIsClient = SSL_is_server(ssl_) == 0;
+    auto at = material.begin();
+    keys.clientWriteKey.assign(at, at + static_cast<std::ptrdiff_t>(keyLen));
+    at += static_cast<std::ptrdiff_t>(keyLen);
+    keys.serverWriteKey.assign(at, at + static_cast<std::ptrdiff_t>(keyLen));
+    at += static_cast<std::ptrdiff_t>(keyLen);
+    keys.clientWriteSalt.assign(at, at + static_cast<std::ptrdiff_t>(saltLen));
+    at += static_cast<std::ptrdiff_t>(saltLen);
+    keys.serverWriteSalt.assign(at, at + static_cast<std::ptrdiff_t>(saltLen));
+    wipe(material);
+    srtpKeys_ = std::move(keys);
+    logDebug(std::string("dtls: SRTP profile ") + toString(profile));
 }
 
 int DtlsTransport::bioWrite(BIO* bio, const char* data, int len) {
@@ -125,7 +271,7 @@ void DtlsTransport::setRole(Role role) {
 void DtlsTransport::start() {
     if (started_) return;
     started_ = true;
-    changeState(State::Connecting);
+    setState(State::Connecting);
     handshake();
 }
 
@@ -134,7 +280,7 @@ void DtlsTransport::fail(const std::string& reason, bool security) {
     securityFailure_ = security;
     timer_.cancel();
     logWarning("dtls: " + reason);
-    changeState(State::Failed, reason);
+    setState(State::Failed, reason);
 }
 
 void DtlsTransport::handshake() {
@@ -187,13 +333,22 @@ void DtlsTransport::checkPeer() {
         return;
     }
     peerVerified_ = true;
-    changeState(State::Connected);
+    exportSrtpKeys();
+    setState(State::Connected);
     readRecords();  // application data that arrived with the last flight
 }
 
 void DtlsTransport::incoming(const std::uint8_t* data, std::size_t len) {
     if (!handshakeDone_) logDebug("dtls: in " + std::to_string(len) + " bytes");
-    if (!isDtls(data, len) || state() == State::Failed || state() == State::Closed) return;
+    if (state() == State::Failed || state() == State::Closed) return;
+    if (len > 0 && isSrtpRange(data[0]) && !srtpProfiles_.empty()) {
+        incomingSrtp(data, len);
+        return;
+    }
+    if (!isDtls(data, len)) {
+        ++droppedUnknown_;
+        return;
+    }
     if (!started_) start();
     BIO_write(rbio_, data, static_cast<int>(len));
     if (!handshakeDone_) {
@@ -215,7 +370,7 @@ void DtlsTransport::readRecords() {
         int err = SSL_get_error(ssl_, n);
         if (err == SSL_ERROR_WANT_READ) return;
         if (err == SSL_ERROR_ZERO_RETURN) {
-            changeState(State::Closed, "peer closed DTLS");
+            setState(State::Closed, "peer closed DTLS");
             return;
         }
         // A corrupt or unauthenticated record is dropped by OpenSSL; anything else is fatal.
