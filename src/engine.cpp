@@ -1,6 +1,8 @@
 #include <tern/engine.hpp>
 
+#include "call_session.hpp"
 #include "file_session.hpp"
+#include "media_engine.hpp"
 #include "session_host.hpp"
 
 #include "tern/signaling/extdisco.hpp"
@@ -15,6 +17,8 @@
 #include <gloox/error.h>
 #include <gloox/iq.h>
 #include <gloox/iqhandler.h>
+#include <gloox/message.h>
+#include <gloox/messagehandler.h>
 #include <gloox/presence.h>
 #include <gloox/presencehandler.h>
 #include <gloox/stanzaextension.h>
@@ -44,6 +48,9 @@ namespace {
 
 constexpr int kExtJingle = gloox::ExtUser + 0x7e51;
 constexpr int kExtServices = gloox::ExtUser + 0x7e52;
+constexpr int kExtCarbonReceived = gloox::ExtUser + 0x7e53;
+constexpr int kExtJmiBase = gloox::ExtUser + 0x7e60;  // one per JMI element, see kJmiElements
+constexpr const char* kJmiElements[] = {"propose", "ringing", "proceed", "accept", "reject", "retract", "finish"};
 constexpr int kContextServices = 1;
 constexpr auto kIqTimeout = std::chrono::milliseconds(15000);
 constexpr auto kPeerWait = std::chrono::milliseconds(10000);
@@ -72,6 +79,10 @@ private:
 
 const std::string kJingleFilter = "/iq/jingle[@xmlns='" + std::string(sig::ns::kJingle) + "']";
 const std::string kServicesFilter = "/iq/services[@xmlns='" + std::string(sig::ns::kExtDisco) + "']";
+const std::string kCarbonReceivedFilter = "/message/received[@xmlns='" + std::string(sig::ns::kCarbons) + "']";
+std::string jmiFilter(const char* element) {
+    return "/message/" + std::string(element) + "[@xmlns='" + std::string(sig::ns::kJingleMessage) + "']";
+}
 
 std::string randomSid() {
     unsigned char b[16];
@@ -147,6 +158,7 @@ class Engine::Impl final : public impl::SessionHost,
                            public gloox::IqHandler,
                            public gloox::PresenceHandler,
                            public gloox::DiscoHandler,
+                           public gloox::MessageHandler,
                            public gloox::ConnectionListener {
 public:
     Impl(gloox::Client& client, Config config)
@@ -160,8 +172,11 @@ public:
         network_ = std::make_unique<transport::NetworkThread>();
         client_.registerStanzaExtension(new TagExtension(kExtJingle, kJingleFilter));
         client_.registerStanzaExtension(new TagExtension(kExtServices, kServicesFilter));
+        client_.registerStanzaExtension(new TagExtension(kExtCarbonReceived, kCarbonReceivedFilter));
+        for (int i = 0; i < 7; ++i) client_.registerStanzaExtension(new TagExtension(kExtJmiBase + i, jmiFilter(kJmiElements[i])));
         client_.registerIqHandler(this, kExtJingle);
         client_.registerPresenceHandler(this);
+        client_.registerMessageHandler(this);
         client_.registerConnectionListener(this);
         for (const char* f : features()) client_.disco()->addFeature(f);
         if (!config_.discoverIceServers) iceReady_ = true;
@@ -172,21 +187,30 @@ public:
         auto sessions = sessions_;
         for (auto& s : sessions) s->shutdown();
         sessions_.clear();
+        auto calls = calls_;
+        for (auto& c : calls) c->shutdown();
+        calls_.clear();
+        mediaEngine_.reset();  // every call's media is gone: joins the media workers
         network_.reset();  // joins the network thread: no network callback after this
         client_.removeIqHandler(this, kExtJingle);
         client_.removeIDHandler(this);
         client_.removePresenceHandler(this);
+        client_.removeMessageHandler(this);
         client_.removeConnectionListener(this);
         client_.disco()->removeDiscoHandler(this);
         for (const char* f : features()) client_.disco()->removeFeature(f);
         client_.removeStanzaExtension(kExtJingle);
         client_.removeStanzaExtension(kExtServices);
+        client_.removeStanzaExtension(kExtCarbonReceived);
+        for (int i = 0; i < 7; ++i) client_.removeStanzaExtension(kExtJmiBase + i);
         ::close(wakeFd_);
     }
 
     static std::vector<const char*> features() {
         return {sig::ns::kJingle, sig::ns::kFileTransfer5, sig::ns::kFileTransfer4, sig::ns::kFileTransfer3,
-                sig::ns::kIceUdp, sig::ns::kDtls, sig::ns::kDtlsSctp, sig::ns::kWebRtcDataChannel};
+                sig::ns::kIceUdp, sig::ns::kDtls, sig::ns::kDtlsSctp, sig::ns::kWebRtcDataChannel,
+                sig::ns::kRtp, sig::ns::kRtpAudio, sig::ns::kRtpVideo, sig::ns::kRtcpFb, sig::ns::kSsma,
+                sig::ns::kGrouping, sig::ns::kJingleMessage};
     }
 
     // ------------------------------------------------------------ SessionHost
@@ -199,6 +223,18 @@ public:
             after(kIqTimeout, [this, ctx] { completeIq(ctx, nullptr); });
         }
         client_.send(iq, this, ctx);
+    }
+
+    void sendStanza(gloox::Tag* stanza) override { client_.send(stanza); }
+
+    bool knownOnline(const std::string& bare) const override {
+        auto it = online_.find(bare);
+        return it != online_.end() && !it->second.empty();
+    }
+
+    impl::MediaEngine& mediaEngine() override {
+        if (!mediaEngine_) mediaEngine_ = std::make_unique<impl::MediaEngine>(config_.mediaThreads);
+        return *mediaEngine_;
     }
 
     void postToXmpp(std::function<void()> fn) override {
@@ -237,6 +273,9 @@ public:
             sessions_.erase(std::remove_if(sessions_.begin(), sessions_.end(),
                                            [&](const auto& s) { return s->key() == key && s->isOver(); }),
                             sessions_.end());
+            calls_.erase(std::remove_if(calls_.begin(), calls_.end(),
+                                        [&](const auto& c) { return c->key() == key && c->isOver(); }),
+                         calls_.end());
         });
     }
 
@@ -274,6 +313,19 @@ public:
     }
 
     void onFileOffer(std::function<void(std::shared_ptr<IncomingFileOffer>)> cb) { offerCb_ = std::move(cb); }
+
+    Result<std::shared_ptr<Call>> call(const std::string& peer, CallMedia media) {
+        if (client_.state() != gloox::StateConnected) return Error{ErrorCategory::NotConnected, "the XMPP client is not connected"};
+        gloox::JID jid(peerFromUri(peer));
+        if (!jid || jid.username().empty()) return Error{ErrorCategory::InvalidArgument, "not a valid peer address: " + peer};
+        if (!media.audio && !media.video) return Error{ErrorCategory::InvalidArgument, "a call needs audio or video"};
+        auto c = std::make_shared<Call::Impl>(*this, Call::Direction::Outgoing, jid, randomSid(), media);
+        calls_.push_back(c);
+        c->startOutgoing();
+        return std::shared_ptr<Call>(new Call(c));
+    }
+
+    void onIncomingCall(std::function<void(std::shared_ptr<Call>)> cb) { callCb_ = std::move(cb); }
 
     void processEvents() {
         std::uint64_t drained;
@@ -338,7 +390,7 @@ public:
         }
         if (j.action == sig::Action::SessionInfo) {
             for (const auto& p : j.session_info) {
-                if (p.kind != sig::SessionInfoPayload::Kind::Checksum && p.kind != sig::SessionInfoPayload::Kind::Received) {
+                if (p.kind == sig::SessionInfoPayload::Kind::Unknown) {
                     replyError(iq, sig::Error::unsupportedInfo());
                     return true;
                 }
@@ -359,10 +411,63 @@ public:
             if (s->sid() == j.sid && s->peer() == iq.from()) {
                 auto keep = s;
                 keep->handleJingle(j);
-                break;
+                return true;
+            }
+        }
+        for (auto& c : calls_) {
+            if (c->id() == j.sid && c->device() == iq.from()) {
+                auto keep = c;
+                keep->handleJingle(j);
+                return true;
             }
         }
         return true;
+    }
+
+    void handleMessage(const gloox::Message& msg, gloox::MessageSession*) override {
+        if (msg.subtype() == gloox::Message::Error) {
+            // A propose (its stanza id is the call id) bounced: nobody there to ring.
+            for (auto& c : std::vector<std::shared_ptr<Call::Impl>>(calls_))
+                if (c->id() == msg.id()) c->proposeBounced(msg.from().full() + " cannot be reached");
+            return;
+        }
+        gloox::JID from = msg.from();
+        bool carbon = false;
+        const gloox::Tag* stanza = nullptr;
+        for (int i = 0; i < 7 && !stanza; ++i)
+            if (const auto* ext = msg.findExtension<TagExtension>(kExtJmiBase + i)) stanza = ext->payload();
+        if (!stanza) {
+            // XEP-0280: a message another of our devices received, copied to us.
+            // Only our own server may send those (from our bare JID).
+            const auto* ext = msg.findExtension<TagExtension>(kExtCarbonReceived);
+            if (!ext || !ext->payload() || from.full() != client_.jid().bare()) return;
+            const gloox::Tag* fwd = ext->payload()->findChild("forwarded", "xmlns", sig::ns::kForward);
+            const gloox::Tag* inner = fwd ? fwd->findChild("message") : nullptr;
+            if (!inner) return;
+            for (const gloox::Tag* child : inner->children())
+                if (child->xmlns() == sig::ns::kJingleMessage) stanza = child;
+            if (!stanza) return;
+            from = gloox::JID(inner->findAttribute("from"));
+            carbon = true;
+        }
+        auto parsed = sig::parseJmi(*stanza);
+        if (!parsed) return;
+        const auto& m = parsed.value();
+        for (auto& c : std::vector<std::shared_ptr<Call::Impl>>(calls_)) {
+            if (c->id() == m.id) {
+                c->handleJmi(m, from, carbon);
+                return;
+            }
+        }
+        if (m.type != sig::JmiType::Propose || carbon || from.bare() == client_.jid().bare()) return;
+        auto jmi = sig::JmiCall::incoming(m, from, client_.jid());
+        if (!jmi) return;
+        bool audio = m.proposesMedia("audio"), video = m.proposesMedia("video");
+        if (!audio && !video) return;  // not a call (e.g. a file offer through JMI)
+        auto c = std::make_shared<Call::Impl>(*this, Call::Direction::Incoming, from, m.id, CallMedia{audio, video});
+        calls_.push_back(c);
+        c->takePropose(std::move(jmi.value()));
+        announceCall(c);
     }
 
     void handleIqID(const gloox::IQ& iq, int context) override {
@@ -381,6 +486,7 @@ public:
             resources.erase(from.resource());
             for (auto& s : std::vector<std::shared_ptr<FileTransfer::Impl>>(sessions_))
                 if (s->peer() == from) s->peerWentOffline();
+            for (auto& c : std::vector<std::shared_ptr<Call::Impl>>(calls_)) c->peerWentOffline(from);
             return;
         }
         if (presence.subtype() == gloox::Presence::Probe || presence.subtype() == gloox::Presence::Invalid) return;
@@ -528,7 +634,47 @@ private:
         client_.disco()->getDiscoInfo(full, gloox::EmptyString, this, ctx);
     }
 
+    void announceCall(const std::shared_ptr<Call::Impl>& c) {
+        std::weak_ptr<Call::Impl> weak = c;
+        whenIceReady([this, weak] {
+            auto s = weak.lock();
+            if (!s || s->state() != CallState::Ringing) return;
+            if (!callCb_) {
+                s->reject();
+                return;
+            }
+            auto cb = callCb_;
+            std::shared_ptr<Call> handle(new Call(s));
+            postToXmpp([cb, handle] { cb(handle); });
+        });
+    }
+
+    void handleCallInitiate(const gloox::JID& from, const sig::Jingle& j, sig::SessionHandle handle) {
+        std::shared_ptr<Call::Impl> c;
+        for (auto& existing : calls_)
+            if (existing->id() == j.sid && existing->direction() == Call::Direction::Incoming && existing->peer() == from &&
+                !existing->isOver())
+                c = existing;
+        bool fresh = !c;
+        if (fresh) {  // a call started with Jingle directly (no JMI)
+            c = std::make_shared<Call::Impl>(*this, Call::Direction::Incoming, from, j.sid, CallMedia{});
+            calls_.push_back(c);
+        }
+        std::string refusal;
+        if (!c->takeInitiate(j, handle, refusal)) {
+            if (config_.log) config_.log(LogLevel::Warning, "refused a call from " + from.full() + ": " + refusal);
+            return;
+        }
+        if (fresh) announceCall(c);
+    }
+
     void handleOffer(const gloox::JID& from, const sig::Jingle& j, sig::SessionHandle handle) {
+        for (const auto& content : j.contents) {
+            if (content.description && content.description->kind == sig::ApplicationKind::Rtp) {
+                handleCallInitiate(from, j, handle);
+                return;
+            }
+        }
         auto session = std::make_shared<FileTransfer::Impl>(*this, FileTransfer::Direction::Receive, from, j.sid);
         sessions_.push_back(session);
         std::string refusal;
@@ -560,6 +706,9 @@ private:
     std::unique_ptr<transport::NetworkThread> network_;
     std::vector<std::shared_ptr<FileTransfer::Impl>> sessions_;
     std::function<void(std::shared_ptr<IncomingFileOffer>)> offerCb_;
+    std::vector<std::shared_ptr<Call::Impl>> calls_;
+    std::function<void(std::shared_ptr<Call>)> callCb_;
+    std::unique_ptr<impl::MediaEngine> mediaEngine_;
     std::mutex queueMutex_;
     std::deque<std::function<void()>> queue_;  // guarded by queueMutex_
     std::multimap<std::chrono::steady_clock::time_point, std::function<void()>> timers_;
@@ -582,6 +731,8 @@ Result<std::shared_ptr<FileTransfer>> Engine::sendFile(const std::string& peer, 
     return impl_->sendFile(peer, path, std::move(options));
 }
 void Engine::onFileOffer(std::function<void(std::shared_ptr<IncomingFileOffer>)> cb) { impl_->onFileOffer(std::move(cb)); }
+Result<std::shared_ptr<Call>> Engine::call(const std::string& peer, CallMedia media) { return impl_->call(peer, media); }
+void Engine::onIncomingCall(std::function<void(std::shared_ptr<Call>)> cb) { impl_->onIncomingCall(std::move(cb)); }
 void Engine::processEvents() { impl_->processEvents(); }
 bool Engine::pump(std::chrono::milliseconds maxWait) { return impl_->pump(maxWait); }
 std::vector<IceServer> Engine::iceServers() const { return impl_->iceServers(); }

@@ -1,4 +1,5 @@
 #include "file_session.hpp"
+#include "jingle_util.hpp"
 
 #include "tern/signaling/filename.hpp"
 #include "tern/signaling/hashes.hpp"
@@ -25,21 +26,13 @@ namespace sig = signaling;
 
 namespace {
 
-std::string toHex(const std::vector<std::uint8_t>& bytes) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (auto b : bytes) {
-        out += digits[b >> 4];
-        out += digits[b & 15];
-    }
-    return out;
-}
-
-std::vector<std::uint8_t> fromHex(const std::string& hex) {
-    std::vector<std::uint8_t> out;
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<std::uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-    return out;
-}
+using impl::toHex;
+using impl::fromHex;
+using impl::toTransport;
+using impl::toSignaling;
+using impl::toPath;
+using impl::iqError;
+using impl::randomId;
 
 std::string sha256Of(const std::vector<sig::Hash>& hashes) {
     for (const auto& h : hashes) {
@@ -48,75 +41,6 @@ std::string sha256Of(const std::vector<sig::Hash>& hashes) {
         if (digest && digest->size() == 32) return toHex(*digest);
     }
     return {};
-}
-
-transport::IceCandidate toTransport(const sig::IceCandidate& c) {
-    transport::IceCandidate out;
-    out.foundation = c.foundation;
-    out.component = c.component;
-    out.protocol = c.protocol;
-    out.priority = c.priority;
-    out.ip = c.ip;
-    out.port = c.port;
-    out.type = sig::toString(c.type);
-    if (c.rel_addr) out.relAddr = *c.rel_addr;
-    if (c.rel_port) out.relPort = *c.rel_port;
-    return out;
-}
-
-sig::IceCandidate toSignaling(const transport::IceCandidate& c, unsigned generation, const std::string& id) {
-    sig::IceCandidate out;
-    out.component = c.component;
-    out.foundation = c.foundation;
-    out.generation = generation;
-    out.id = id;
-    out.ip = c.ip;
-    out.port = c.port;
-    out.priority = c.priority;
-    out.protocol = c.protocol;
-    out.type = c.type == "srflx"   ? sig::CandidateType::ServerReflexive
-               : c.type == "prflx" ? sig::CandidateType::PeerReflexive
-               : c.type == "relay" ? sig::CandidateType::Relay
-                                   : sig::CandidateType::Host;
-    if (!c.relAddr.empty()) {
-        out.rel_addr = c.relAddr;
-        out.rel_port = c.relPort;
-    }
-    return out;
-}
-
-PathInfo toPath(const transport::SelectedPair& p) {
-    PathInfo out;
-    out.localType = p.local.type;
-    out.remoteType = p.remote.type;
-    out.localAddress = p.local.ip + ":" + std::to_string(p.local.port);
-    out.remoteAddress = p.remote.ip + ":" + std::to_string(p.remote.port);
-    out.relayProtocol = p.relayProtocol;
-    return out;
-}
-
-Error iqError(const gloox::IQ& iq, const std::string& what) {
-    const gloox::Error* e = iq.error();
-    auto condition = e ? e->error() : gloox::StanzaErrorUndefined;
-    switch (condition) {
-    case gloox::StanzaErrorServiceUnavailable:
-    case gloox::StanzaErrorRecipientUnavailable:
-    case gloox::StanzaErrorRemoteServerNotFound:
-    case gloox::StanzaErrorRemoteServerTimeout:
-    case gloox::StanzaErrorItemNotFound:
-        return {ErrorCategory::PeerUnavailable, what + ": the peer is not available"};
-    case gloox::StanzaErrorFeatureNotImplemented:
-        return {ErrorCategory::FeatureNotSupported, what + ": the peer does not support it"};
-    case gloox::StanzaErrorResourceConstraint:
-        return {ErrorCategory::PeerUnavailable, what + ": the peer is busy"};
-    default: return {ErrorCategory::Protocol, what + ": the peer refused it"};
-    }
-}
-
-std::string randomId() {
-    unsigned char b[8];
-    RAND_bytes(b, sizeof b);
-    return toHex(std::vector<std::uint8_t>(b, b + sizeof b));
 }
 
 }  // namespace

@@ -17,9 +17,12 @@
 namespace gloox {
 class IQ;
 class JID;
+class Tag;
 }  // namespace gloox
 
 namespace tern::impl {
+
+class MediaEngine;
 
 class SessionHost {
 public:
@@ -27,6 +30,12 @@ public:
     /// Sends a Jingle IQ set; `done` gets the result or error IQ (or a timeout as nullptr).
     virtual void sendJingle(const gloox::JID& to, const signaling::Jingle& jingle,
                             std::function<void(const gloox::IQ*)> done) = 0;
+    /// Sends a stanza built elsewhere (takes ownership), e.g. a JMI <message/>.
+    virtual void sendStanza(gloox::Tag* stanza) = 0;
+    /// True when an available resource of this bare JID has been seen (presence).
+    virtual bool knownOnline(const std::string& bareJid) const = 0;
+    /// The media worker threads (created on first use).
+    virtual MediaEngine& mediaEngine() = 0;
     /// Queues `fn` on the XMPP thread (any thread may call this).
     virtual void postToXmpp(std::function<void()> fn) = 0;
     /// Runs `fn` on the XMPP thread after `delay`.

@@ -58,6 +58,18 @@ struct Config {
     std::chrono::milliseconds connectTimeout{30000};
     /// A peer that sends nothing for this long during a session is considered gone.
     std::chrono::milliseconds peerSilenceTimeout{12000};
+    /// An outgoing call that nobody answers, or an incoming one the app leaves
+    /// ringing, ends after this (CallEndReason::NoAnswer).
+    std::chrono::milliseconds ringTimeout{45000};
+    /// Echo cancellation and noise suppression of the audio the app's source
+    /// captures (webrtc-audio-processing). Switch off for music or test tones:
+    /// noise suppression treats a steady tone as noise. Per call at run time:
+    /// Call::setAudioProcessing().
+    bool echoCancellation = true;
+    bool noiseSuppression = true;
+    /// Media worker threads shared by all calls (Opus/VP8 encode and decode);
+    /// 0: one per core.
+    int mediaThreads = 0;
     /// Log sink; called from any thread, must be thread-safe. Empty: warnings
     /// and errors go to stderr.
     std::function<void(LogLevel, const std::string&)> log;

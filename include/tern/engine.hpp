@@ -10,6 +10,7 @@
 // - All app callbacks run on the XMPP thread from inside processEvents().
 #pragma once
 
+#include <tern/call.hpp>
 #include <tern/config.hpp>
 #include <tern/error.hpp>
 #include <tern/export.hpp>
@@ -55,6 +56,16 @@ public:
 
     /// Incoming offers. Without a handler every offer is declined.
     void onFileOffer(std::function<void(std::shared_ptr<IncomingFileOffer>)> cb);
+
+    /// Calls `peer`: a bare JID rings every device of the contact (XEP-0353 JMI
+    /// propose), a full JID rings that device. The call starts in Ringing;
+    /// everything later comes through its callbacks. Synchronous errors:
+    /// InvalidArgument (bad JID, no medium), NotConnected.
+    Result<std::shared_ptr<Call>> call(const std::string& peer, CallMedia media = {});
+
+    /// Incoming calls, in Ringing: the app accepts or rejects them. Without a
+    /// handler every incoming call is rejected (busy).
+    void onIncomingCall(std::function<void(std::shared_ptr<Call>)> cb);
 
     /// Runs queued work and callbacks. XMPP thread only.
     void processEvents();
