@@ -35,6 +35,38 @@ bool isSrtpRange(std::uint8_t b) { return b >= 128 && b <= 191; }
 // A DTLS record header is 13 bytes (RFC 6347 section 4.1).
 bool isDtls(const std::uint8_t* data, std::size_t len) { return len >= 13 && isDtlsRange(data[0]); }
 
+// Smallest ciphertext a protected record (epoch > 0) can have with the negotiated AEAD cipher:
+// AES-GCM carries an 8-byte explicit nonce and a 16-byte tag (RFC 5288 section 3), ChaCha20-Poly1305
+// a 16-byte tag (RFC 7905 section 2). 0 when unknown (no check).
+std::size_t minProtectedRecord(SSL* ssl) {
+    const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
+    if (!cipher) return 0;
+    switch (SSL_CIPHER_get_cipher_nid(cipher)) {
+    case NID_aes_128_gcm:
+    case NID_aes_256_gcm: return 8 + 16;
+    case NID_chacha20_poly1305: return 16;
+    default: return 0;
+    }
+}
+
+// True if every DTLS record of the datagram (RFC 6347 section 4.1: 13-byte header, then
+// 'length' bytes) fits in it and no protected record is shorter than the cipher's overhead.
+// OpenSSL 3.0 answers a too-short AEAD record with a fatal internal_error alert instead of
+// discarding it (RFC 6347 section 4.1.2.7 says invalid records SHOULD be discarded silently), so
+// one spoofed 14-byte datagram would end the association: such datagrams never reach it.
+bool plausibleRecords(const std::uint8_t* data, std::size_t len, std::size_t minProtected) {
+    while (len > 0) {
+        if (len < 13) return false;
+        const std::size_t epoch = static_cast<std::size_t>(data[3] << 8 | data[4]);
+        const std::size_t length = static_cast<std::size_t>(data[11] << 8 | data[12]);
+        if (length > len - 13) return false;
+        if (epoch != 0 && length < minProtected) return false;
+        data += 13 + length;
+        len -= 13 + length;
+    }
+    return true;
+}
+
 // RFC 5764 section 4.2.
 constexpr char kSrtpExporterLabel[] = "EXTRACTOR-dtls_srtp";
 
@@ -345,7 +377,7 @@ void DtlsTransport::incoming(const std::uint8_t* data, std::size_t len) {
         incomingSrtp(data, len);
         return;
     }
-    if (!isDtls(data, len)) {
+    if (!isDtls(data, len) || !plausibleRecords(data, len, minProtectedRecord(ssl_))) {
         ++droppedUnknown_;
         return;
     }
@@ -374,7 +406,9 @@ void DtlsTransport::readRecords() {
             return;
         }
         // A corrupt or unauthenticated record is dropped by OpenSSL; anything else is fatal.
-        if (err == SSL_ERROR_SSL) {
+        // SSL_ERROR_SYSCALL included: with memory BIOs it means OpenSSL gave up on the
+        // connection (after sending a fatal alert), and staying Connected would hide that.
+        if (err == SSL_ERROR_SSL || err == SSL_ERROR_SYSCALL) {
             fail("record error: " + opensslError(), false);
             return;
         }
