@@ -510,6 +510,7 @@ void Call::Impl::createLinks(std::size_t count, bool controlling, transport::Dtl
                 if (auto m = slot->get()) m->incomingRtcp(d, n);
             };
             ev.failed = [post](ErrorCategory c, const std::string& m) { post([c, m](Impl& s) { s.linkFailed(c, m); }); };
+            ev.closedByPeer = [post] { post([](Impl& s) { s.linkClosedByPeer(); }); };
             set->links.push_back(impl::MediaLink::create(*net, cert, lc, ev));
         }
     });
@@ -684,6 +685,17 @@ void Call::Impl::linkFailed(ErrorCategory category, const std::string& message) 
     }
 }
 
+void Call::Impl::linkClosedByPeer() {
+    if (isOver()) return;
+    // Media over DTLS comes straight from the peer; its session-terminate takes
+    // the longer way through the server. Give that a moment to arrive.
+    stopMedia();
+    std::weak_ptr<Impl> weak = weak_from_this();
+    host_.after(std::chrono::milliseconds(2000), [weak] {
+        if (auto self = weak.lock()) self->end(CallEndReason::RemoteHungUp, "the peer closed the connection", std::nullopt);
+    });
+}
+
 void Call::Impl::reject() {
     if (direction_ != Direction::Incoming || state_ != CallState::Ringing) return;
     appAttached_ = false;
@@ -732,6 +744,10 @@ void Call::Impl::shutdown() {
     appAttached_ = false;
     if (!isOver()) hangUp();
     teardown();
+    // The engine goes away: the posted end notification never runs.
+    onStateChanged = nullptr;
+    onEnded = nullptr;
+    onRemoteMute = nullptr;
 }
 
 void Call::Impl::setMuted(Call::Medium medium, Call::Flow flow, bool muted) {
@@ -816,34 +832,49 @@ void Call::Impl::setState(CallState state) {
 
 void Call::Impl::end(CallEndReason reason, const std::string& text, std::optional<ReasonCondition> condition) {
     if (isOver()) return;
-    if (condition && jingleStarted_ && handle_) {
+    bool terminate = condition && jingleStarted_ && handle_;
+    if (terminate) {
         (void)host_.table().localTerminate(handle_);
         sig::Jingle j;
         j.action = sig::Action::SessionTerminate;
         j.sid = id_;
         j.reason = sig::Reason::of(*condition, text.empty() || *condition == ReasonCondition::Success
                                                    ? std::nullopt : std::optional<std::string>(text));
-        host_.sendJingle(device_, j, nullptr);
+        // Media stops now; the transports stay until the peer has our reason, so
+        // that it hears "terminated" before it sees the connection close.
+        stopMedia();
+        auto self = shared_from_this();
+        host_.sendJingle(device_, j, [self](const gloox::IQ*) { self->teardown(); });
     } else if (handle_) {
         host_.table().markEnded(handle_);
     }
     setState(CallState::Ended);
-    teardown();
+    if (!terminate) teardown();
     CallEnd e{reason, text};
     std::weak_ptr<Impl> weak = weak_from_this();
     std::string key = this->key();
     host_.postToXmpp([weak, e] {
         auto self = weak.lock();
-        if (self && self->appAttached_ && self->onEnded) self->onEnded(e);
+        if (!self) return;
+        // The app's callbacks often hold the Call handle: dropping them once the
+        // call is over breaks that cycle.
+        auto ended = std::move(self->onEnded);
+        self->onStateChanged = nullptr;
+        self->onRemoteMute = nullptr;
+        if (self->appAttached_ && ended) ended(e);
     });
     host_.sessionEnded(key);
 }
 
-void Call::Impl::teardown() {
-    // Media first: after this no source, sink or send runs; then the transports,
-    // on the thread that owns them.
+void Call::Impl::stopMedia() {
+    // After this no source, sink or send of this call runs.
     mediaSlot_->set(nullptr);
     callMedia_.reset();
+}
+
+void Call::Impl::teardown() {
+    // Media first, then the transports, on the thread that owns them.
+    stopMedia();
     if (links_) {
         auto links = std::move(links_);
         host_.network().invoke([&] { links.reset(); });

@@ -103,12 +103,14 @@ private:
     void sendTransportInfo(std::size_t link, signaling::IceUdpTransport ice);
     void linkConnected(std::size_t link, const std::string& profile);
     void linkFailed(ErrorCategory category, const std::string& message);
+    void linkClosedByPeer();
     void startMedia();
     void sendMuteInfo(Call::Medium medium, bool muted);
     void setState(CallState state);
     /// Ends the call: tells the peer (Jingle terminate with `condition`, and/or the
     /// JMI message in `jmiStep`) and reports `reason` to the app.
     void end(CallEndReason reason, const std::string& text, std::optional<signaling::ReasonCondition> condition);
+    void stopMedia();
     void teardown();
     std::size_t linkForContent(const std::string& name) const;
 

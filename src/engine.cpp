@@ -190,6 +190,7 @@ public:
         auto calls = calls_;
         for (auto& c : calls) c->shutdown();
         calls_.clear();
+        pendingIqs_.clear();   // a terminated call may wait there for its IQ result
         mediaEngine_.reset();  // every call's media is gone: joins the media workers
         network_.reset();  // joins the network thread: no network callback after this
         client_.removeIqHandler(this, kExtJingle);

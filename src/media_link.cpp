@@ -83,6 +83,13 @@ void MediaLink::onSrtpState(Transport::State s, const std::string& reason) {
         if (events_.connected) events_.connected(profile ? transport::toString(*profile) : "");
         return;
     }
+    if (s == Transport::State::Closed && connected_ && !dtls_->securityFailure()) {
+        if (failed_) return;
+        failed_ = true;
+        connectTimer_.cancel();
+        if (events_.closedByPeer) events_.closedByPeer();
+        return;
+    }
     if (s == Transport::State::Failed || s == Transport::State::Closed) {
         if (dtls_->securityFailure()) fail(ErrorCategory::Security, reason);
         else if (ice_->state() == Transport::State::Failed) fail(ErrorCategory::NoIcePath, reason);

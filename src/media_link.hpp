@@ -37,6 +37,9 @@ struct MediaLinkEvents {
     std::function<void(const std::uint8_t*, std::size_t)> rtp;     ///< decrypted
     std::function<void(const std::uint8_t*, std::size_t)> rtcp;    ///< decrypted
     std::function<void(ErrorCategory, const std::string&)> failed;
+    /// The peer closed DTLS in an orderly way (close_notify): it is ending the
+    /// call, and its session-terminate may still be on its way through the server.
+    std::function<void()> closedByPeer;
 };
 
 class MediaLink {
