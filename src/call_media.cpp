@@ -1,6 +1,12 @@
 // The media pipeline of one call (see call_media.hpp).
 #include "call_media.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <random>
 #include <tern/media/audio_processing.hpp>
 #include <tern/media/jitter_buffer.hpp>
 #include <tern/media/opus_codec.hpp>
@@ -12,13 +18,6 @@
 #include <tern/media/video_frame.hpp>
 #include <tern/media/vp8_codec.hpp>
 #include <tern/media/vp8_payload.hpp>
-
-#include <algorithm>
-#include <chrono>
-#include <cstring>
-#include <deque>
-#include <mutex>
-#include <random>
 #include <type_traits>
 #include <utility>
 
@@ -28,11 +27,11 @@ namespace {
 
 namespace m = tern::media;
 
-constexpr std::int64_t kTickUs = 10000;           // the pipeline's base period
-constexpr int kSamplesPer10Ms = 480;              // 48 kHz
-constexpr std::int64_t kStatsPublishTicks = 5;    // 50 ms
+constexpr std::int64_t kTickUs = 10000;         // the pipeline's base period
+constexpr int kSamplesPer10Ms = 480;            // 48 kHz
+constexpr std::int64_t kStatsPublishTicks = 5;  // 50 ms
 constexpr std::int64_t kKeyframeRequestGapUs = 300000;
-constexpr int kMaxConcealRun = 10;                // then silence: the peer stopped or is in DTX
+constexpr int kMaxConcealRun = 10;  // then silence: the peer stopped or is in DTX
 constexpr std::int64_t kDefaultRttUs = 100000;
 
 std::int64_t unixMicros() {
@@ -164,9 +163,11 @@ struct CallMedia::Impl {
   const CallMediaConfig cfg;
   const SendFn send;
 
-  // ---- lifecycle (lifeMutex) ----
+  // ---- lifecycle: lifeMutex serialises start()/stop(); taskMutex guards `task` only, so that
+  // counters() and running() never wait for a tick (they may be called from a callback) ----
   std::mutex lifeMutex;
-  std::unique_ptr<MediaEngine::Task> task;
+  mutable std::mutex taskMutex;
+  std::shared_ptr<MediaEngine::Task> task;
   std::int64_t startedUs = 0;
 
   // ---- control, any thread (ctlMutex) ----
@@ -427,8 +428,10 @@ struct CallMedia::Impl {
   }
 
   void onRtcp(const m::SenderReport& sr, std::int64_t arrivalUs) {
-    if (sr.ssrc != 0 && sr.ssrc == remoteAudioSsrc) audioRxStats.onSenderReport(sr.ntpTimestamp, arrivalUs);
-    if (sr.ssrc != 0 && sr.ssrc == remoteVideoSsrc) videoRxStats.onSenderReport(sr.ntpTimestamp, arrivalUs);
+    if (sr.ssrc != 0 && sr.ssrc == remoteAudioSsrc)
+      audioRxStats.onSenderReport(sr.ntpTimestamp, arrivalUs);
+    if (sr.ssrc != 0 && sr.ssrc == remoteVideoSsrc)
+      videoRxStats.onSenderReport(sr.ntpTimestamp, arrivalUs);
     onReportBlocks(sr.reports);
   }
   void onRtcp(const m::ReceiverReport& rr, std::int64_t) { onReportBlocks(rr.reports); }
@@ -562,7 +565,8 @@ struct CallMedia::Impl {
   }
 
   void pullOne(std::int64_t nowUs, int channels) {
-    const std::size_t frameSamples = static_cast<std::size_t>(kSamplesPer10Ms) * (jitterFrameMs / 10);
+    const std::size_t frameSamples =
+        static_cast<std::size_t>(kSamplesPer10Ms) * (jitterFrameMs / 10);
     if (!jitter) {
       fifo.pushSilence(frameSamples);
       return;
@@ -698,10 +702,11 @@ struct CallMedia::Impl {
       src.object->readAudio(capture.data(), spc);
       ++counters.audioFramesCaptured;
     }
-    if (ensureApm(channels)) {
+    // Nothing to clean up in digital silence (no source, or muted).
+    if (src.object && !cur.muteAudioSend && ensureApm(channels)) {
       for (int i = 0; i < ticks; ++i) {
         (void)apm->processCapture(capture.data() + static_cast<std::size_t>(i) * kSamplesPer10Ms *
-                                                        static_cast<std::size_t>(channels));
+                                                       static_cast<std::size_t>(channels));
       }
     }
     auto encoded = opusEncoder->encode(capture.data(), spc);
@@ -943,8 +948,8 @@ struct CallMedia::Impl {
   void publish(std::int64_t nowUs) {
     CallStats s;
     s.rttMs = rttUs ? static_cast<double>(*rttUs) / 1000.0 : -1;
-    const std::string opusName = "opus/" + std::to_string(cfg.audioClockRate) + "/" +
-                                 std::to_string(cfg.audioChannels);
+    const std::string opusName =
+        "opus/" + std::to_string(cfg.audioClockRate) + "/" + std::to_string(cfg.audioChannels);
     if (cfg.audio) {
       s.audioSend = audioSendStats;
       s.audioSend.active = true;
@@ -1004,23 +1009,29 @@ CallMedia::~CallMedia() {
 
 void CallMedia::start() {
   std::lock_guard<std::mutex> lock(impl_->lifeMutex);
-  if (impl_->task) return;
+  if (running()) return;
   Impl* impl = impl_.get();
   const std::int64_t now = MediaEngine::nowUs();
   if (impl->startedUs == 0) {
     impl->startedUs = now;
     impl->counters.startedUs = now;  // no tick runs yet: safe to touch worker state
   }
-  impl->task = impl->engine.schedule(
+  std::shared_ptr<MediaEngine::Task> task = impl->engine.schedule(
       kTickUs, [impl](std::int64_t deadline, std::int64_t nowUs) { impl->tick(deadline, nowUs); },
       now);
+  std::lock_guard<std::mutex> taskLock(impl->taskMutex);
+  impl->task = std::move(task);
 }
 
 void CallMedia::stop() {
   // The tick never takes lifeMutex, so holding it while waiting for the tick is safe; it keeps a
   // concurrent start() from running a new tick while the final figures are taken.
   std::lock_guard<std::mutex> lock(impl_->lifeMutex);
-  std::unique_ptr<MediaEngine::Task> task = std::move(impl_->task);
+  std::shared_ptr<MediaEngine::Task> task;
+  {
+    std::lock_guard<std::mutex> taskLock(impl_->taskMutex);
+    task = std::move(impl_->task);
+  }
   if (!task) return;
   task->cancel();  // waits for a tick in progress
   Impl& s = *impl_;
@@ -1032,7 +1043,7 @@ void CallMedia::stop() {
 }
 
 bool CallMedia::running() const {
-  std::lock_guard<std::mutex> lock(impl_->lifeMutex);
+  std::lock_guard<std::mutex> lock(impl_->taskMutex);
   return impl_->task != nullptr;
 }
 
@@ -1126,12 +1137,16 @@ CallMediaCounters CallMedia::counters() const {
     std::lock_guard<std::mutex> lock(impl_->statsMutex);
     c = impl_->publishedCounters;
   }
-  std::lock_guard<std::mutex> lock(impl_->lifeMutex);
-  if (impl_->task) {
-    c.ticks += impl_->task->ticks();
-    c.lateTicks += impl_->task->lateTicks();
-    c.skippedTicks += impl_->task->skippedTicks();
-    c.maxTickLatenessUs = std::max(c.maxTickLatenessUs, impl_->task->maxLatenessUs());
+  std::shared_ptr<MediaEngine::Task> task;
+  {
+    std::lock_guard<std::mutex> lock(impl_->taskMutex);
+    task = impl_->task;
+  }
+  if (task) {
+    c.ticks += task->ticks();
+    c.lateTicks += task->lateTicks();
+    c.skippedTicks += task->skippedTicks();
+    c.maxTickLatenessUs = std::max(c.maxTickLatenessUs, task->maxLatenessUs());
   }
   return c;
 }

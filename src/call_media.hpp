@@ -28,18 +28,17 @@
 // itself is serialised against stop().
 #pragma once
 
-#include <tern/call.hpp>
-#include <tern/media.hpp>
-
-#include "media_engine.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <tern/call.hpp>
+#include <tern/media.hpp>
 #include <vector>
+
+#include "media_engine.hpp"
 
 namespace tern::impl {
 
@@ -80,25 +79,25 @@ struct CallMediaConfig {
 /// Figures beyond tern::CallStats: for benchmarks, tests and logs.
 struct CallMediaCounters {
   std::uint64_t ticks = 0;
-  std::uint64_t lateTicks = 0;          ///< ticks of this call that started > 5 ms late
-  std::uint64_t skippedTicks = 0;       ///< deadlines dropped by an overloaded worker
+  std::uint64_t lateTicks = 0;     ///< ticks of this call that started > 5 ms late
+  std::uint64_t skippedTicks = 0;  ///< deadlines dropped by an overloaded worker
   std::int64_t maxTickLatenessUs = 0;
-  std::uint64_t incomingDropped = 0;    ///< queue overflow (oldest dropped)
-  std::uint64_t malformed = 0;          ///< RTP or RTCP that did not parse
-  std::uint64_t unknownPayloadType = 0; ///< RTP of a payload type not negotiated
-  std::uint64_t foreignSsrc = 0;        ///< RTP from another SSRC than the remote stream's
-  std::uint64_t audioFramesPlayed = 0;  ///< frames given to the audio sink (or due to it)
+  std::uint64_t incomingDropped = 0;     ///< queue overflow (oldest dropped)
+  std::uint64_t malformed = 0;           ///< RTP or RTCP that did not parse
+  std::uint64_t unknownPayloadType = 0;  ///< RTP of a payload type not negotiated
+  std::uint64_t foreignSsrc = 0;         ///< RTP from another SSRC than the remote stream's
+  std::uint64_t audioFramesPlayed = 0;   ///< frames given to the audio sink (or due to it)
   std::uint64_t audioFramesCaptured = 0;
   std::uint64_t videoFramesRendered = 0;
   std::uint64_t videoFramesCaptured = 0;
-  std::uint64_t retransmissionsSent = 0;    ///< packets resent on NACK
-  std::uint64_t keyframeRequestsSent = 0;   ///< PLI or FIR
+  std::uint64_t retransmissionsSent = 0;   ///< packets resent on NACK
+  std::uint64_t keyframeRequestsSent = 0;  ///< PLI or FIR
   std::uint64_t keyframeRequestsReceived = 0;
   std::uint64_t rtcpSent = 0;
   std::uint64_t rtcpReceived = 0;
   std::uint64_t byeReceived = 0;
   std::uint64_t decodeErrors = 0;
-  std::int64_t startedUs = 0;                  ///< MediaEngine::nowUs() of start()
+  std::int64_t startedUs = 0;                     ///< MediaEngine::nowUs() of start()
   std::optional<std::int64_t> firstAudioFrameUs;  ///< first Opus frame decoded
   std::optional<std::int64_t> firstVideoFrameUs;  ///< first VP8 picture decoded
 };
@@ -153,6 +152,8 @@ class CallMedia {
   /// receive StreamStats and rttMs. state, route, srtpProfile and secondsConnected are left
   /// for the engine to fill.
   CallStats stats() const;
+  /// Counters (tick figures live). stats(), counters() and running() never wait for a tick:
+  /// they may be called from any thread, also from inside a source, sink or SendFn.
   CallMediaCounters counters() const;
 
  private:

@@ -21,7 +21,7 @@ struct MediaEngine::Entry {
   std::int64_t periodUs = 10000;
   std::int64_t nextUs = 0;  // guarded by the worker's mutex
   TickFn fn;
-  bool cancelled = false;   // guarded by the worker's mutex
+  bool cancelled = false;  // guarded by the worker's mutex
   std::atomic<std::uint64_t> ticks{0};
   std::atomic<std::uint64_t> late{0};
   std::atomic<std::uint64_t> skipped{0};
@@ -84,8 +84,8 @@ class MediaEngine::Worker {
       }
       const std::int64_t now = nowUs();
       if (next->nextUs > now) {
-        wake_.wait_until(lock, std::chrono::steady_clock::time_point(
-                                   std::chrono::microseconds(next->nextUs)));
+        wake_.wait_until(
+            lock, std::chrono::steady_clock::time_point(std::chrono::microseconds(next->nextUs)));
         continue;
       }
       const std::int64_t deadline = next->nextUs;

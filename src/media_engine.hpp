@@ -47,7 +47,6 @@ class MediaEngine {
   struct Entry;
 
  public:
-
   /// A scheduled periodic task. Destroying the handle cancels it (see cancel()).
   class Task {
    public:
@@ -77,7 +76,8 @@ class MediaEngine {
   MediaEngine& operator=(const MediaEngine&) = delete;
 
   /// Runs `fn` every `periodUs` on the least loaded worker, first at `firstDeadlineUs` (0: now).
-  std::unique_ptr<Task> schedule(std::int64_t periodUs, TickFn fn, std::int64_t firstDeadlineUs = 0);
+  std::unique_ptr<Task> schedule(std::int64_t periodUs, TickFn fn,
+                                 std::int64_t firstDeadlineUs = 0);
 
   int threadCount() const noexcept;
   Stats stats() const;                     ///< summed over the workers

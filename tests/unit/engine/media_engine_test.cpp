@@ -109,7 +109,8 @@ TEST(MediaEngine, SpreadsTasksOverWorkersAndCountsLateTicks) {
   MediaEngine engine(cfg);
   EXPECT_EQ(engine.threadCount(), 2);
   std::vector<std::unique_ptr<MediaEngine::Task>> tasks;
-  for (int i = 0; i < 4; ++i) tasks.push_back(engine.schedule(10000, [](std::int64_t, std::int64_t) {}));
+  for (int i = 0; i < 4; ++i)
+    tasks.push_back(engine.schedule(10000, [](std::int64_t, std::int64_t) {}));
   const auto per = engine.workerStats();
   ASSERT_EQ(per.size(), 2u);
   EXPECT_EQ(per[0].tasks, 2u);
