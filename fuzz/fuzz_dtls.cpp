@@ -68,9 +68,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     bool delivered = false;
     {
       DtlsTransport dtls(g.thread, ice, g.certificate, role, profiles);
-      dtls.setRemoteFingerprint(
-          "sha-256",
-          "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF");
+      dtls.setRemoteFingerprint("sha-256",
+                                "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:"
+                                "66:77:88:99:AA:BB:CC:DD:EE:FF");
       dtls.onRecv([&](const std::uint8_t*, std::size_t) { delivered = true; });
       std::size_t srtp = 0;
       dtls.onSrtpPacket([&](const std::uint8_t*, std::size_t) { ++srtp; });
@@ -79,7 +79,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       while (at < size) {
         std::size_t len = size - at;
         if (len >= 2) {
-          len = std::min<std::size_t>(static_cast<std::size_t>(data[at] << 8 | data[at + 1]), size - at - 2);
+          len = std::min<std::size_t>(static_cast<std::size_t>(data[at] << 8 | data[at + 1]),
+                                      size - at - 2);
           at += 2;
         } else {
           len = size - at;

@@ -38,7 +38,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       TERN_FUZZ_CHECK(!service.host.empty());
       if (!service.port) TERN_FUZZ_CHECK(service.effectivePort() != 0);
       (void)service.effectiveTransport();
-      if (service.expires) TERN_FUZZ_CHECK(service.expires_unix == parseXmppDateTime(*service.expires));
+      if (service.expires)
+        TERN_FUZZ_CHECK(service.expires_unix == parseXmppDateTime(*service.expires));
     }
   }
   return 0;

@@ -94,10 +94,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (what == "initiate") {
         (void)table.localInitiate(from, sid);
       } else if (const SessionRecord* record = table.find(from, sid)) {
-        if (what == "accept") (void)table.localAccept(record->handle);
-        else if (what == "terminate") (void)table.localTerminate(record->handle);
-        else if (what == "ended") table.markEnded(record->handle);
-        else if (what == "forget") table.forget(record->handle);
+        if (what == "accept")
+          (void)table.localAccept(record->handle);
+        else if (what == "terminate")
+          (void)table.localTerminate(record->handle);
+        else if (what == "ended")
+          table.markEnded(record->handle);
+        else if (what == "forget")
+          table.forget(record->handle);
       }
       continue;
     }
@@ -119,13 +123,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       TagPtr back = tern::fuzz::reparseOne(out->xml());
       auto again = parseJingle(*back);
       if (xml_text && !again.ok()) {
-        std::fprintf(stderr, "re-parse failed: %s\n%s\n", again.error().text.c_str(), out->xml().c_str());
+        std::fprintf(stderr, "re-parse failed: %s\n%s\n", again.error().text.c_str(),
+                     out->xml().c_str());
         std::abort();
       }
-      if (xml_text && again.ok() && (again->action != parsed->action || again->sid != parsed->sid ||
-          again->contents.size() != parsed->contents.size())) {
-        std::fprintf(stderr, "round trip changed the request: sid [%s] -> [%s]\n%s\n", parsed->sid.c_str(),
-                     again->sid.c_str(), out->xml().c_str());
+      if (xml_text && again.ok() &&
+          (again->action != parsed->action || again->sid != parsed->sid ||
+           again->contents.size() != parsed->contents.size())) {
+        std::fprintf(stderr, "round trip changed the request: sid [%s] -> [%s]\n%s\n",
+                     parsed->sid.c_str(), again->sid.c_str(), out->xml().c_str());
         std::abort();
       }
     }

@@ -69,7 +69,8 @@ struct Received {
   std::size_t messages = 0;
 };
 
-void onMessage(Received& r, std::uint16_t stream, const std::uint8_t* data, std::size_t len, bool last) {
+void onMessage(Received& r, std::uint16_t stream, const std::uint8_t* data, std::size_t len,
+               bool last) {
   auto& partial = r.partial[stream];
   partial.insert(partial.end(), data, data + len);
   if (!last) return;
@@ -117,10 +118,13 @@ struct Pair {
     dtlsB.reset();
   }
   bool up() const {
-    return sctpA->state() == Transport::State::Connected && sctpB->state() == Transport::State::Connected;
+    return sctpA->state() == Transport::State::Connected &&
+           sctpB->state() == Transport::State::Connected;
   }
   bool failed() const {
-    auto bad = [](Transport::State s) { return s == Transport::State::Failed || s == Transport::State::Closed; };
+    auto bad = [](Transport::State s) {
+      return s == Transport::State::Failed || s == Transport::State::Closed;
+    };
     return bad(sctpA->state()) || bad(sctpB->state()) || bad(dtlsA->state()) || bad(dtlsB->state());
   }
   /// Network thread: delivers what is queued; true if anything moved.
@@ -190,7 +194,10 @@ bool ensurePair(Globals& g) {
                    toString(g.pair->dtlsA->state()), toString(g.pair->dtlsB->state()));
     });
   }
-  g.thread.invoke([&] { g.pair.reset(); g.pair = std::make_unique<Pair>(g.thread, g.ca, g.cb); });
+  g.thread.invoke([&] {
+    g.pair.reset();
+    g.pair = std::make_unique<Pair>(g.thread, g.ca, g.cb);
+  });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
     settle(g);
@@ -242,7 +249,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             p.streamsA.push_back(static_cast<std::uint16_t>(stream));
             p.atB.expected[static_cast<std::uint16_t>(stream)];
             p.expectedOpen[static_cast<std::uint16_t>(stream)] =
-                std::string(label.begin(), label.end()) + '\0' + std::string(protocol.begin(), protocol.end());
+                std::string(label.begin(), label.end()) + '\0' +
+                std::string(protocol.begin(), protocol.end());
           }
           break;
         }
@@ -271,7 +279,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           if (p.streamsA.empty() || p.atB.opened.empty()) break;
           const std::uint16_t stream = p.streamsA.front();
           if (!p.atB.opened.count(stream)) break;
-          if (p.sctpB->sendMessage(stream, payload.data(), payload.size()) == SctpTransport::SendResult::Ok) {
+          if (p.sctpB->sendMessage(stream, payload.data(), payload.size()) ==
+              SctpTransport::SendResult::Ok) {
             p.atA.expected[stream].push_back(payload);
           }
           break;

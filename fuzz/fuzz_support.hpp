@@ -20,12 +20,12 @@
 namespace tern::fuzz {
 
 /// Aborts with a message when `cond` is false (independent of NDEBUG).
-#define TERN_FUZZ_CHECK(cond)                                                              \
-  do {                                                                                     \
-    if (!(cond)) {                                                                         \
+#define TERN_FUZZ_CHECK(cond)                                                             \
+  do {                                                                                    \
+    if (!(cond)) {                                                                        \
       std::fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                        \
-    }                                                                                      \
+      std::abort();                                                                       \
+    }                                                                                     \
   } while (0)
 
 using TagPtr = std::unique_ptr<gloox::Tag>;
@@ -57,11 +57,21 @@ inline bool isXmlText(const std::uint8_t* data, std::size_t size) {
     const std::uint8_t b0 = data[i];
     std::size_t n = 0;
     std::uint32_t cp = 0;
-    if (b0 < 0x80) { n = 1; cp = b0; }
-    else if (b0 >= 0xC2 && b0 <= 0xDF) { n = 2; cp = b0 & 0x1Fu; }
-    else if (b0 >= 0xE0 && b0 <= 0xEF) { n = 3; cp = b0 & 0x0Fu; }
-    else if (b0 >= 0xF0 && b0 <= 0xF4) { n = 4; cp = b0 & 0x07u; }
-    else return false;
+    if (b0 < 0x80) {
+      n = 1;
+      cp = b0;
+    } else if (b0 >= 0xC2 && b0 <= 0xDF) {
+      n = 2;
+      cp = b0 & 0x1Fu;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+      n = 3;
+      cp = b0 & 0x0Fu;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+      n = 4;
+      cp = b0 & 0x07u;
+    } else {
+      return false;
+    }
     if (i + n > size) return false;
     for (std::size_t k = 1; k < n; ++k) {
       if ((data[i + k] & 0xC0) != 0x80) return false;
@@ -101,8 +111,8 @@ inline TagPtr reparseOne(const std::string& xml) {
 
 /// Depth-first search for the first element named `name` with xmlns `xmlns` (itself included),
 /// at most `max_depth` levels down.
-inline const gloox::Tag* findDeep(const gloox::Tag& tag, const std::string& name, const std::string& xmlns,
-                                  int max_depth = 8) {
+inline const gloox::Tag* findDeep(const gloox::Tag& tag, const std::string& name,
+                                  const std::string& xmlns, int max_depth = 8) {
   if (tag.name() == name && tag.xmlns() == xmlns) return &tag;
   if (max_depth == 0) return nullptr;
   for (const gloox::Tag* child : tag.children()) {

@@ -81,6 +81,22 @@ std::string_view trimEnds(std::string_view s) {
   return s;
 }
 
+// At most `max` bytes of `name` (valid UTF-8, trimmed), keeping the extension (the part after
+// the last '.', if at most kMaxExtensionBytes), cut on a UTF-8 boundary and trimmed again.
+std::string limitLength(std::string_view name, std::size_t max) {
+  if (name.size() <= max) return std::string(name);
+  const std::size_t dot = name.rfind('.');
+  std::string_view ext;
+  if (dot != std::string_view::npos && dot > 0 && name.size() - dot <= kMaxExtensionBytes &&
+      name.size() - dot < max) {
+    ext = name.substr(dot);
+  }
+  const std::string_view stem = name.substr(0, name.size() - ext.size());
+  std::string cut(trimEnds(utf8Prefix(stem, max - ext.size())));
+  cut.append(ext);
+  return std::string(trimEnds(cut));
+}
+
 }  // namespace
 
 std::string sanitizeFileName(std::string_view offered, std::string_view fallback) {
@@ -112,21 +128,15 @@ std::string sanitizeFileName(std::string_view offered, std::string_view fallback
   // 3. No leading/trailing dots or spaces: removes ".", "..", hidden files, "name." aliases.
   name = trimEnds(name);
   if (name.empty()) return std::string(fallback);
-  std::string out(name);
-  // 4. Windows device names.
-  if (isReservedDeviceName(out)) out.insert(out.begin(), '_');
-  // 5. Length, keeping the extension.
-  if (out.size() > kMaxNameBytes) {
-    const std::size_t dot = out.rfind('.');
-    std::string_view ext;
-    if (dot != std::string::npos && dot > 0 && out.size() - dot <= kMaxExtensionBytes) {
-      ext = std::string_view(out).substr(dot);
-    }
-    const std::string_view stem = std::string_view(out).substr(0, out.size() - ext.size());
-    std::string cut(trimEnds(utf8Prefix(stem, kMaxNameBytes - ext.size())));
-    cut.append(ext);
-    out = std::string(trimEnds(cut));
+  // 4. Length, keeping the extension.
+  std::string out = limitLength(name, kMaxNameBytes);
+  if (out.empty()) return std::string(fallback);
+  // 5. Windows device names, on the final name: the cut above can make one ("aux" followed by
+  //    300 spaces is cut and trimmed to "aux"). The '_' must fit in the length too.
+  if (isReservedDeviceName(out)) {
+    out = limitLength(out, kMaxNameBytes - 1);
     if (out.empty()) return std::string(fallback);
+    out.insert(out.begin(), '_');
   }
   return out;
 }
