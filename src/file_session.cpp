@@ -596,7 +596,11 @@ void FileTransfer::Impl::peerTerminated(const sig::Reason& reason) {
     auto with = [&](const std::string& base) { return text.empty() ? base : base + ": " + text; };
     switch (reason.condition) {
     case ReasonCondition::Success:
-        if (direction_ == Direction::Send && dataDone_) finish(TransferState::Completed, std::nullopt, std::nullopt);
+        // The receiver ends with success only after it has every byte and the hash
+        // matched; its terminate can overtake our own "all sent" event, which the
+        // network thread posts to the same XMPP thread.
+        if (direction_ == Direction::Send && (dataDone_ || state_ == TransferState::Transferring))
+            finish(TransferState::Completed, std::nullopt, std::nullopt);
         else finish(TransferState::Failed, std::nullopt, Error{ErrorCategory::Protocol, "the peer ended the session before the transfer finished"});
         return;
     case ReasonCondition::Decline:
