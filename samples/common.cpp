@@ -2,6 +2,7 @@
 
 #include <gloox/connectionbosh.h>
 #include <gloox/connectiontcpclient.h>
+#include <gloox/subscription.h>
 
 #include <unistd.h>
 
@@ -243,5 +244,27 @@ void installSignalHandlers() {
 }
 
 bool interrupted() { return gInterrupted != 0; }
+
+std::optional<int> parseCommandLine(CLI::App& app, int argc, char** argv, const AccountOptions& account,
+                                    const char* program) {
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        int rc = app.exit(e);
+        return rc == 0 ? kOk : kBadArguments;
+    }
+    if (account.jid.empty() || account.password.empty()) {
+        std::fprintf(stderr, "%s: --jid and --password (or TERN_JID and TERN_PASSWORD) are required\n", program);
+        return kBadArguments;
+    }
+    return std::nullopt;
+}
+
+void SubscriptionApprover::handleSubscription(const gloox::Subscription& s) {
+    if (s.subtype() != gloox::Subscription::Subscribe) return;
+    bool ok = allowed_.empty();
+    for (const auto& a : allowed_) ok = ok || gloox::JID(a).bare() == s.from().bare();
+    client_.send(gloox::Subscription(ok ? gloox::Subscription::Subscribed : gloox::Subscription::Unsubscribed, s.from().bareJID()));
+}
 
 }  // namespace samples

@@ -8,9 +8,11 @@
 #include <gloox/client.h>
 #include <gloox/connectionlistener.h>
 #include <gloox/loghandler.h>
+#include <gloox/subscriptionhandler.h>
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +56,25 @@ struct AccountOptions {
 
 /// Adds --jid/--password/--server/... (with TERN_* environment fallbacks).
 void addAccountOptions(CLI::App& app, AccountOptions& options);
+
+/// Parses the command line and checks that an account was given. Returns the
+/// exit code to leave with (after printing why) when the program must not go on,
+/// e.g. bad arguments or --help.
+std::optional<int> parseCommandLine(CLI::App& app, int argc, char** argv, const AccountOptions& account,
+                                    const char* program);
+
+/// Approves presence subscriptions, so that contacts who know only our bare JID
+/// can find this resource; only from `allowed` bare JIDs when that is not empty.
+class SubscriptionApprover : public gloox::SubscriptionHandler {
+public:
+    SubscriptionApprover(gloox::Client& client, std::vector<std::string> allowed = {})
+        : client_(client), allowed_(std::move(allowed)) {}
+    void handleSubscription(const gloox::Subscription& s) override;
+
+private:
+    gloox::Client& client_;
+    std::vector<std::string> allowed_;
+};
 
 /// A logged-in client plus its Engine.
 class Session : public gloox::ConnectionListener, public gloox::LogHandler {

@@ -7,8 +7,6 @@
 
 #include "tern/media/tone.hpp"
 
-#include <gloox/subscription.h>
-#include <gloox/subscriptionhandler.h>
 
 #include <atomic>
 #include <cmath>
@@ -20,18 +18,6 @@
 using namespace samples;
 
 namespace {
-
-class Approver : public gloox::SubscriptionHandler {
-public:
-    explicit Approver(gloox::Client& client) : client_(client) {}
-    void handleSubscription(const gloox::Subscription& s) override {
-        if (s.subtype() == gloox::Subscription::Subscribe)
-            client_.send(gloox::Subscription(gloox::Subscription::Subscribed, s.from().bareJID()));
-    }
-
-private:
-    gloox::Client& client_;
-};
 
 /// A sine tone, or a 48 kHz WAV file played in a loop.
 class Microphone : public tern::AudioSource {
@@ -218,16 +204,7 @@ int main(int argc, char** argv) {
     app.add_flag("--reject", reject, "callee: reject the incoming call");
     app.add_flag("--quiet", quiet, "no statistics lines");
     app.add_option("--timeout", timeout, "give up after this many seconds in all (0: never)");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        int rc = app.exit(e);
-        return rc == 0 ? kOk : kBadArguments;
-    }
-    if (account.jid.empty() || account.password.empty()) {
-        std::fprintf(stderr, "tern-call: --jid and --password (or TERN_JID and TERN_PASSWORD) are required\n");
-        return kBadArguments;
-    }
+    if (auto rc = parseCommandLine(app, argc, argv, account, "tern-call")) return *rc;
     height = width * 3 / 4;
     bool caller = !peer.empty();
     if (tone <= 0) tone = caller ? 440 : 880;
@@ -288,7 +265,7 @@ int main(int argc, char** argv) {
     installSignalHandlers();
 
     Session session(account);
-    Approver approver(session.client());
+    SubscriptionApprover approver(session.client());
     session.client().registerSubscriptionHandler(&approver);
     if (!session.login(std::chrono::seconds(20))) {
         std::fprintf(stderr, "tern-call: %s\n", session.error().c_str());

@@ -2,32 +2,12 @@
 // verifying the SHA-256 before a file gets its final name.
 #include "common.hpp"
 
-#include <gloox/subscription.h>
-#include <gloox/subscriptionhandler.h>
 
 #include <cstdio>
 #include <optional>
 
 using namespace samples;
 
-namespace {
-// Approves presence subscriptions so that senders who know only our bare JID
-// can find this resource (only from --from peers when given).
-class Approver : public gloox::SubscriptionHandler {
-public:
-    Approver(gloox::Client& client, std::vector<std::string> allowed) : client_(client), allowed_(std::move(allowed)) {}
-    void handleSubscription(const gloox::Subscription& s) override {
-        if (s.subtype() != gloox::Subscription::Subscribe) return;
-        bool ok = allowed_.empty();
-        for (const auto& a : allowed_) ok = ok || gloox::JID(a).bare() == s.from().bare();
-        client_.send(gloox::Subscription(ok ? gloox::Subscription::Subscribed : gloox::Subscription::Unsubscribed, s.from().bareJID()));
-    }
-
-private:
-    gloox::Client& client_;
-    std::vector<std::string> allowed_;
-};
-}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"Receive files sent peer to peer by XMPP contacts (Jingle XEP-0234 over ICE/DTLS/SCTP)."};
@@ -44,20 +24,11 @@ int main(int argc, char** argv) {
     app.add_option("--count", count, "exit after this many files (0: keep running)");
     app.add_flag("--no-progress", noProgress, "do not print progress");
     app.add_option("--timeout", timeout, "give up after this many seconds (0: never)");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        int rc = app.exit(e);
-        return rc == 0 ? kOk : kBadArguments;
-    }
-    if (account.jid.empty() || account.password.empty()) {
-        std::fprintf(stderr, "tern-receive: --jid and --password (or TERN_JID and TERN_PASSWORD) are required\n");
-        return kBadArguments;
-    }
+    if (auto rc = parseCommandLine(app, argc, argv, account, "tern-receive")) return *rc;
     installSignalHandlers();
 
     Session session(account);
-    Approver approver(session.client(), from);
+    SubscriptionApprover approver(session.client(), from);
     session.client().registerSubscriptionHandler(&approver);
     if (!session.login(std::chrono::seconds(20))) {
         std::fprintf(stderr, "tern-receive: %s\n", session.error().c_str());

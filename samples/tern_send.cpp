@@ -22,16 +22,7 @@ int main(int argc, char** argv) {
     app.add_option("file", file, "the file to send")->required()->check(CLI::ExistingFile);
     app.add_flag("--no-progress", noProgress, "do not print progress");
     app.add_option("--timeout", timeout, "give up after this many seconds (0: never)");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        int rc = app.exit(e);
-        return rc == 0 ? kOk : kBadArguments;
-    }
-    if (account.jid.empty() || account.password.empty()) {
-        std::fprintf(stderr, "tern-send: --jid and --password (or TERN_JID and TERN_PASSWORD) are required\n");
-        return kBadArguments;
-    }
+    if (auto rc = parseCommandLine(app, argc, argv, account, "tern-send")) return *rc;
     installSignalHandlers();
 
     Session session(account);

@@ -1,5 +1,7 @@
 #include "link.hpp"
 
+#include "jingle_util.hpp"
+
 #include "tern/transport/log.hpp"
 
 #include <openssl/evp.h>
@@ -11,18 +13,6 @@
 namespace tern::impl {
 
 using transport::Transport;
-
-namespace {
-std::string hex(const unsigned char* data, unsigned len) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < len; ++i) {
-        out += digits[data[i] >> 4];
-        out += digits[data[i] & 15];
-    }
-    return out;
-}
-}  // namespace
 
 std::shared_ptr<Link> Link::create(transport::NetworkThread& thread, std::shared_ptr<transport::Certificate> cert,
                                    LinkConfig config, LinkEvents events) {
@@ -203,7 +193,7 @@ void Link::finishReceive() {
     }
     config_.fd = -1;
     reportProgress(true);
-    if (events_.dataDone) events_.dataDone(hex(digest, len));
+    if (events_.dataDone) events_.dataDone(toHex(std::vector<std::uint8_t>(digest, digest + len)));
 }
 
 void Link::reportProgress(bool force) {

@@ -5,6 +5,7 @@
 #include "media_files.hpp"
 #include "process.hpp"
 #include "tern/media/tone.hpp"
+#include "integration.hpp"
 #include "tern/testbed/testbed.hpp"
 
 #include <gtest/gtest.h>
@@ -17,48 +18,18 @@
 namespace fs = std::filesystem;
 using tern::testbed::Testbed;
 using tern::testbed::detail::Process;
+using tern::testbed::exitCode;
+using tern::testbed::readFile;
 using namespace std::chrono_literals;
 
 namespace {
 
-Testbed* gBed = nullptr;
-
-class Env : public ::testing::Environment {
-public:
-    void SetUp() override {
-        tern::testbed::Options options;
-        options.accounts = {"alice", "bob", "carol"};
-        options.proxy65 = false;
-        options.tamper = true;  // only stanzas from "tamper-*" resources are altered
-        bed_ = Testbed::start(options);
-        gBed = bed_.get();
-    }
-    void TearDown() override {
-        gBed = nullptr;
-        bed_.reset();
-    }
-
-private:
-    std::unique_ptr<Testbed> bed_;
-};
-
-std::string readFile(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-int exitCode(std::optional<int> status) {
-    if (!status) return -1;
-    if (WIFEXITED(*status)) return WEXITSTATUS(*status);
-    return 128 + WTERMSIG(*status);
-}
+Testbed* bed() { return tern::testbed::Suite::bed(); }
 
 class CallTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        ASSERT_NE(gBed, nullptr);
+        ASSERT_NE(bed(), nullptr);
         dir_ = fs::temp_directory_path() / ("tern-call-" + std::to_string(::getpid()) + "-" +
                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::remove_all(dir_);
@@ -69,9 +40,9 @@ protected:
     }
 
     std::vector<std::string> account(const std::string& name, const std::string& resource) {
-        const auto& a = gBed->account(name);
-        return {"--jid", a.jid + "/" + resource, "--password", a.password, "--server", gBed->host(), "--port",
-                std::to_string(gBed->c2sPort()), "--local-address", "127.0.0.1", "--timeout", "60"};
+        const auto& a = bed()->account(name);
+        return {"--jid", a.jid + "/" + resource, "--password", a.password, "--server", bed()->host(), "--port",
+                std::to_string(bed()->c2sPort()), "--local-address", "127.0.0.1", "--timeout", "60"};
     }
 
     Process callee(std::vector<std::string> extra = {}, const std::string& name = "bob") {
@@ -94,12 +65,7 @@ protected:
     }
 
     bool waitForLog(const std::string& file, const std::string& text, std::chrono::seconds timeout) {
-        auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (readFile(dir_ / file).find(text) != std::string::npos) return true;
-            std::this_thread::sleep_for(20ms);  // polling a log file for an event
-        }
-        return false;
+        return tern::testbed::waitForText(dir_ / file, text, timeout);
     }
 
     // The dominant tone of a WAV file after its first `skipMs` (set-up).
@@ -125,7 +91,7 @@ protected:
 // must hear the other's, at the right frequency and level.
 TEST_F(CallTest, AudioCallEachSideHearsTheOthersTone) {
     auto b = callee({"--no-audio-processing", "--tone", "880", "--audio-out", (dir_ / "bob.wav").string()});
-    auto a = caller(gBed->account("bob").jid, {"--no-audio-processing", "--tone", "440", "--audio-out",
+    auto a = caller(bed()->account("bob").jid, {"--no-audio-processing", "--tone", "440", "--audio-out",
                                                 (dir_ / "alice.wav").string(), "--duration", "3"});
     EXPECT_EQ(exitCode(a.wait(60s)), 0) << readFile(dir_ / "caller.log");
     EXPECT_EQ(exitCode(b.wait(30s)), 0) << readFile(dir_ / "callee.log");
@@ -141,7 +107,7 @@ TEST_F(CallTest, AudioCallEachSideHearsTheOthersTone) {
 
 TEST_F(CallTest, CalleeHangsUp) {
     auto b = callee({"--duration", "2"});
-    auto a = caller(gBed->account("bob").jid);
+    auto a = caller(bed()->account("bob").jid);
     EXPECT_EQ(exitCode(b.wait(60s)), 0) << readFile(dir_ / "callee.log");
     EXPECT_EQ(exitCode(a.wait(30s)), 0) << readFile(dir_ / "caller.log");
     EXPECT_NE(readFile(dir_ / "caller.log").find("ended (remote-hung-up)"), std::string::npos) << readFile(dir_ / "caller.log");
@@ -149,19 +115,19 @@ TEST_F(CallTest, CalleeHangsUp) {
 
 TEST_F(CallTest, Rejected) {
     auto b = callee({"--reject"});
-    auto a = caller(gBed->account("bob").jid);
+    auto a = caller(bed()->account("bob").jid);
     EXPECT_EQ(exitCode(a.wait(60s)), 6) << readFile(dir_ / "caller.log");
     EXPECT_EQ(exitCode(b.wait(30s)), 0) << readFile(dir_ / "callee.log");
 }
 
 TEST_F(CallTest, CalleeOffline) {
-    auto a = caller(gBed->account("carol").jid);
+    auto a = caller(bed()->account("carol").jid);
     EXPECT_EQ(exitCode(a.wait(60s)), 4) << readFile(dir_ / "caller.log");
 }
 
 TEST_F(CallTest, RelayOnlyCallThroughCoturn) {
     auto b = callee({"--relay-only", "--audio-out", (dir_ / "bob.wav").string()});
-    auto a = caller(gBed->account("bob").jid, {"--relay-only", "--duration", "2"});
+    auto a = caller(bed()->account("bob").jid, {"--relay-only", "--duration", "2"});
     EXPECT_EQ(exitCode(a.wait(60s)), 0) << readFile(dir_ / "caller.log");
     EXPECT_EQ(exitCode(b.wait(30s)), 0) << readFile(dir_ / "callee.log");
     EXPECT_NE(readFile(dir_ / "caller.log").find("path relay -> relay"), std::string::npos) << readFile(dir_ / "caller.log");
@@ -172,13 +138,17 @@ TEST_F(CallTest, RelayOnlyCallThroughCoturn) {
 // DTLS session and both sides report a security failure.
 TEST_F(CallTest, FingerprintMismatchRefused) {
     auto b = callee();
-    auto a = caller(gBed->account("bob").jid, {}, "tamper-fingerprint");
+    auto a = caller(bed()->account("bob").jid, {}, "tamper-fingerprint");
     EXPECT_EQ(exitCode(a.wait(60s)), 10) << readFile(dir_ / "caller.log");
     EXPECT_EQ(exitCode(b.wait(30s)), 10) << readFile(dir_ / "callee.log");
 }
 
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
-    ::testing::AddGlobalTestEnvironment(new Env);
+    tern::testbed::Options options;
+    options.accounts = {"alice", "bob", "carol"};
+    options.proxy65 = false;
+    options.tamper = true;  // only stanzas from "tamper-*" resources are altered
+    ::testing::AddGlobalTestEnvironment(new tern::testbed::Suite(options));
     return RUN_ALL_TESTS();
 }

@@ -4,6 +4,7 @@
 // mocked. Every run checks exit codes and the SHA-256 of what arrived.
 #include "process.hpp"
 #include "tern/testbed/test_client.hpp"
+#include "integration.hpp"
 #include "tern/testbed/testbed.hpp"
 
 #include <gloox/tag.h>
@@ -22,30 +23,13 @@
 namespace fs = std::filesystem;
 using tern::testbed::Testbed;
 using tern::testbed::detail::Process;
+using tern::testbed::exitCode;
+using tern::testbed::readFile;
 using namespace std::chrono_literals;
 
 namespace {
 
-Testbed* gBed = nullptr;
-
-class Env : public ::testing::Environment {
-public:
-    void SetUp() override {
-        tern::testbed::Options options;
-        options.accounts = {"alice", "bob", "carol"};
-        options.proxy65 = false;
-        options.tamper = true;  // only stanzas from "tamper-*" resources are altered
-        bed_ = Testbed::start(options);
-        gBed = bed_.get();
-    }
-    void TearDown() override {
-        gBed = nullptr;
-        bed_.reset();  // stops Prosody and coturn
-    }
-
-private:
-    std::unique_ptr<Testbed> bed_;
-};
+Testbed* bed() { return tern::testbed::Suite::bed(); }
 
 std::string sha256File(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
@@ -77,23 +61,10 @@ void writeRandom(const fs::path& path, std::uint64_t size) {
     }
 }
 
-std::string readFile(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-int exitCode(std::optional<int> status) {
-    if (!status) return -1;
-    if (WIFEXITED(*status)) return WEXITSTATUS(*status);
-    return 128 + WTERMSIG(*status);
-}
-
 class FileTransferTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        ASSERT_NE(gBed, nullptr);
+        ASSERT_NE(bed(), nullptr);
         dir_ = fs::temp_directory_path() / ("tern-ft-" + std::to_string(::getpid()) + "-" +
                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::remove_all(dir_);
@@ -104,14 +75,14 @@ protected:
     }
 
     std::vector<std::string> account(const std::string& name, const std::string& resource, bool bosh = false) {
-        const auto& a = gBed->account(name);
+        const auto& a = bed()->account(name);
         std::vector<std::string> args = {"--jid", a.jid + "/" + resource, "--password", a.password,
                                          "--local-address", "127.0.0.1", "--timeout", "120"};
         if (bosh) {
             args.push_back("--bosh");
-            args.push_back(gBed->boshUrl());
+            args.push_back(bed()->boshUrl());
         } else {
-            args.insert(args.end(), {"--server", gBed->host(), "--port", std::to_string(gBed->c2sPort())});
+            args.insert(args.end(), {"--server", bed()->host(), "--port", std::to_string(bed()->c2sPort())});
         }
         return args;
     }
@@ -139,18 +110,13 @@ protected:
         auto acc = account("alice", resource, bosh);
         argv.insert(argv.end(), acc.begin(), acc.end());
         argv.insert(argv.end(), extra.begin(), extra.end());
-        argv.push_back(peer.empty() ? gBed->account("bob").jid + "/recv" : peer);
+        argv.push_back(peer.empty() ? bed()->account("bob").jid + "/recv" : peer);
         argv.push_back(file.string());
         return Process::spawn(argv, dir_ / "sender.log");
     }
 
     bool waitForLog(const std::string& file, const std::string& text, std::chrono::seconds timeout) {
-        auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (readFile(dir_ / file).find(text) != std::string::npos) return true;
-            std::this_thread::sleep_for(20ms);
-        }
-        return false;
+        return tern::testbed::waitForText(dir_ / file, text, timeout);
     }
 
     void roundTrip(std::uint64_t size, std::vector<std::string> extra = {}, bool bosh = false) {
@@ -203,7 +169,7 @@ TEST_F(FileTransferTest, BareJidFindsTheResource) {
     auto src = dir_ / "payload.bin";
     writeRandom(src, 65536);
     auto r = receiver();
-    auto s = sender(src, {}, gBed->account("bob").jid);
+    auto s = sender(src, {}, bed()->account("bob").jid);
     ASSERT_EQ(exitCode(s.wait(60s)), 0) << readFile(dir_ / "sender.log");
     ASSERT_EQ(exitCode(r.wait(30s)), 0) << readFile(dir_ / "receiver.log");
     EXPECT_EQ(sha256File(dir_ / "in" / "payload.bin"), sha256File(src));
@@ -212,7 +178,7 @@ TEST_F(FileTransferTest, BareJidFindsTheResource) {
 TEST_F(FileTransferTest, DeclinedOffer) {
     auto src = dir_ / "payload.bin";
     writeRandom(src, 1000);
-    auto r = receiver({"--from", gBed->account("carol").jid});  // alice is not allowed
+    auto r = receiver({"--from", bed()->account("carol").jid});  // alice is not allowed
     auto s = sender(src);
     EXPECT_EQ(exitCode(s.wait(60s)), 6) << readFile(dir_ / "sender.log");  // declined
     r.stop();
@@ -223,15 +189,15 @@ TEST_F(FileTransferTest, DeclinedOffer) {
 TEST_F(FileTransferTest, PeerOffline) {
     auto src = dir_ / "payload.bin";
     writeRandom(src, 1000);
-    auto s = sender(src, {}, gBed->account("bob").jid + "/nobody");
+    auto s = sender(src, {}, bed()->account("bob").jid + "/nobody");
     EXPECT_EQ(exitCode(s.wait(60s)), 4) << readFile(dir_ / "sender.log");
 }
 
 TEST_F(FileTransferTest, LoginFailure) {
     auto src = dir_ / "payload.bin";
     writeRandom(src, 10);
-    auto p = Process::spawn({TERN_SEND, "--jid", "alice@localhost", "--password", "wrong", "--server", gBed->host(), "--port",
-                             std::to_string(gBed->c2sPort()), "bob@localhost", src.string()},
+    auto p = Process::spawn({TERN_SEND, "--jid", "alice@localhost", "--password", "wrong", "--server", bed()->host(), "--port",
+                             std::to_string(bed()->c2sPort()), "bob@localhost", src.string()},
                             dir_ / "sender.log");
     EXPECT_EQ(exitCode(p.wait(60s)), 3) << readFile(dir_ / "sender.log");
 }
@@ -290,7 +256,7 @@ TEST_F(FileTransferTest, CertificateNotMatchingFingerprintIsRefused) {
     EXPECT_EQ(sent, 10) << readFile(dir_ / "sender.log");
     EXPECT_NE(readFile(dir_ / "receiver.log").find("<security-error/>"), std::string::npos)
         << readFile(dir_ / "receiver.log");
-    EXPECT_NE(gBed->logTail("prosody.log", 400).find("tamper-fingerprint: altered"), std::string::npos);
+    EXPECT_NE(bed()->logTail("prosody.log", 400).find("tamper-fingerprint: altered"), std::string::npos);
     EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin"));
     EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin.part"));
 }
@@ -304,7 +270,7 @@ TEST_F(FileTransferTest, OfferWithoutFingerprintIsRefused) {
     auto r = receiver({"--xml-log"});
     auto s = sender(src, {}, "", false, "strip-fingerprint");
     EXPECT_EQ(exitCode(s.wait(60s)), 10) << readFile(dir_ / "sender.log");
-    EXPECT_TRUE(waitForLog("receiver.log", "refused a file offer from " + gBed->account("alice").jid +
+    EXPECT_TRUE(waitForLog("receiver.log", "refused a file offer from " + bed()->account("alice").jid +
                            "/strip-fingerprint: no DTLS fingerprint", 10s)) << readFile(dir_ / "receiver.log");
     EXPECT_TRUE(r.running());
     r.stop();
@@ -333,9 +299,9 @@ TEST_F(FileTransferTest, HashMismatchKeepsNoFile) {
 // running receiver: each gets the right error, and the receiver still works.
 TEST_F(FileTransferTest, HostileIqsGetErrorsAndReceiverKeepsWorking) {
     auto r = receiver();
-    tern::testbed::TestClient carol(*gBed, "carol", tern::testbed::TestClient::Transport::Tcp, "probe");
+    tern::testbed::TestClient carol(*bed(), "carol", tern::testbed::TestClient::Transport::Tcp, "probe");
     ASSERT_TRUE(carol.connect(10s)) << carol.logTail();
-    gloox::JID bob(gBed->account("bob").jid + "/recv");
+    gloox::JID bob(bed()->account("bob").jid + "/recv");
 
     gloox::Tag unknown("jingle");
     unknown.setXmlns("urn:xmpp:jingle:1");
@@ -367,6 +333,10 @@ TEST_F(FileTransferTest, HostileIqsGetErrorsAndReceiverKeepsWorking) {
 
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
-    ::testing::AddGlobalTestEnvironment(new Env);
+    tern::testbed::Options options;
+    options.accounts = {"alice", "bob", "carol"};
+    options.proxy65 = false;
+    options.tamper = true;  // only stanzas from "tamper-*" resources are altered
+    ::testing::AddGlobalTestEnvironment(new tern::testbed::Suite(options));
     return RUN_ALL_TESTS();
 }
