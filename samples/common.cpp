@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <sstream>
 
 namespace samples {
 
@@ -92,6 +93,15 @@ void addAccountOptions(CLI::App& app, AccountOptions& o) {
         ->envname("TERN_LOCAL_ADDRESS");
     app.add_option("--turn", o.turn, "extra TURN server turn:USER:PASS@HOST:PORT[?transport=tcp|tls] (repeatable)")->allow_extra_args(false);
     app.add_option("--stun", o.stun, "extra STUN server HOST:PORT (repeatable)")->allow_extra_args(false);
+    app.add_option("--ice-ports", o.icePorts, "UDP port range MIN-MAX for ICE sockets (e.g. to match firewall rules)")
+        ->check([](const std::string& v) -> std::string {
+            unsigned lo = 0, hi = 0;
+            char dash = 0;
+            std::istringstream in(v);
+            if (!(in >> lo >> dash >> hi) || dash != '-' || !in.eof() || lo == 0 || hi < lo || hi > 65535)
+                return "expected MIN-MAX with 1 <= MIN <= MAX <= 65535";
+            return {};
+        });
     app.add_flag("--relay-only", o.relayOnly, "use TURN relays only; never reveal local addresses");
     app.add_flag("--sctpmap", o.sctpmap, "offer the XEP-0343 sctpmap dialect instead of webrtc-datachannel");
     app.add_flag("-v,--verbose", o.verbose, "log engine details to stderr");
@@ -123,6 +133,13 @@ Session::Session(const AccountOptions& o) {
     tern::Config config;
     config.localAddresses = o.localAddresses;
     config.relayOnly = o.relayOnly;
+    if (!o.icePorts.empty()) {
+        unsigned lo = 0, hi = 0;
+        char dash = 0;
+        std::istringstream(o.icePorts) >> lo >> dash >> hi;  // checked by the option
+        config.portMin = static_cast<std::uint16_t>(lo);
+        config.portMax = static_cast<std::uint16_t>(hi);
+    }
     config.offerDialect = o.sctpmap ? tern::DataChannelDialect::Sctpmap : tern::DataChannelDialect::WebrtcDatachannel;
     for (const auto& t : o.turn) {
         tern::IceServer s;

@@ -49,6 +49,7 @@ struct AccountOptions {
     std::vector<std::string> turn;  ///< turn:user:pass@host:port[?transport=tcp]
     std::vector<std::string> stun;  ///< host:port
     bool relayOnly = false;
+    std::string icePorts;      ///< MIN-MAX UDP port range for ICE sockets
     bool sctpmap = false;
     bool verbose = false;
     bool xmlLog = false;       ///< --xml-log / TERN_XML_LOG: stanzas to stderr

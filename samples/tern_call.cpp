@@ -187,7 +187,7 @@ int main(int argc, char** argv) {
     AccountOptions account;
     addAccountOptions(app, account);
     std::string peer, audioIn, audioOut, videoIn, videoOut;
-    double tone = 0, duration = 0;
+    double tone = 0, duration = 0, answerAfter = 0;
     bool video = false, reject = false, quiet = false, noProcessing = false;
     int timeout = 0, width = 640, height = 480, fps = 30;
     app.add_option("peer", peer, "whom to call: a JID or an xmpp: URI (none: wait for a call and answer it)");
@@ -201,6 +201,7 @@ int main(int argc, char** argv) {
     app.add_option("--fps", fps, "video frame rate");
     app.add_option("--duration", duration, "hang up after this many seconds of connected call (0: until the peer hangs up or Ctrl-C)");
     app.add_flag("--no-audio-processing", noProcessing, "no echo cancellation or noise suppression (for music and test tones)");
+    app.add_option("--answer-after", answerAfter, "callee: let the call ring this many seconds before answering");
     app.add_flag("--reject", reject, "callee: reject the incoming call");
     app.add_flag("--quiet", quiet, "no statistics lines");
     app.add_option("--timeout", timeout, "give up after this many seconds in all (0: never)");
@@ -277,6 +278,25 @@ int main(int argc, char** argv) {
     std::shared_ptr<tern::Call> call;
     std::optional<int> exitCode;
     std::chrono::steady_clock::time_point connectedAt{}, lastStats{};
+    std::optional<std::chrono::steady_clock::time_point> answerAt;
+    auto answer = [&] {
+        answerAt.reset();
+        auto a = call->accept(tern::CallMedia{true, video && call->media().video});
+        if (!a) {
+            std::fprintf(stderr, "tern-call: cannot accept: %s\n", a.error().message.c_str());
+            exitCode = kFailed;
+        }
+    };
+    bool summarized = false;
+    auto printSummary = [&] {
+        if (summarized) return;
+        summarized = true;
+        std::printf("tern-call: audio frames played %llu, concealed %llu; video frames shown %llu\n",
+                    static_cast<unsigned long long>(speaker->frames.load()),
+                    static_cast<unsigned long long>(speaker->concealed.load()),
+                    static_cast<unsigned long long>(screen->frames.load()));
+        std::fflush(stdout);
+    };
     auto attach = [&](const std::shared_ptr<tern::Call>& c) {
         c->setAudioSource(mic);
         c->setAudioSink(speaker);
@@ -294,13 +314,8 @@ int main(int argc, char** argv) {
             std::fflush(stdout);
         });
         c->onEnded([&, c](const tern::CallEnd& e) {
-            auto st = c->stats();
             std::printf("tern-call: ended (%s): %s\n", tern::toString(e.reason), e.text.c_str());
-            std::printf("tern-call: audio frames played %llu, concealed %llu; video frames shown %llu\n",
-                        static_cast<unsigned long long>(speaker->frames.load()),
-                        static_cast<unsigned long long>(st.audioReceive.framesConcealed),
-                        static_cast<unsigned long long>(screen->frames.load()));
-            std::fflush(stdout);
+            printSummary();
             exitCode = exitCodeForEnd(e.reason);
         });
         c->onRemoteMute([](tern::Call::Medium m, bool muted) {
@@ -336,11 +351,12 @@ int main(int argc, char** argv) {
             }
             call = c;
             attach(call);
-            auto a = call->accept(tern::CallMedia{true, video && c->media().video});
-            if (!a) {
-                std::fprintf(stderr, "tern-call: cannot accept: %s\n", a.error().message.c_str());
-                exitCode = kFailed;
-            }
+            if (answerAfter > 0)
+                answerAt = std::chrono::steady_clock::now() +
+                           std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                               std::chrono::duration<double>(answerAfter));
+            else
+                answer();
         });
     }
 
@@ -359,6 +375,7 @@ int main(int argc, char** argv) {
             exitCode = kTimeout;
             break;
         }
+        if (answerAt && now >= *answerAt && call && call->state() == tern::CallState::Ringing) answer();
         if (call && call->state() == tern::CallState::Connected) {
             if (!quiet && now - lastStats >= std::chrono::seconds(1)) {
                 lastStats = now;
@@ -379,7 +396,10 @@ int main(int argc, char** argv) {
             break;
         }
     }
-    if (call) call->hangUp();
+    if (call) {
+        call->hangUp();
+        if (connectedAt != std::chrono::steady_clock::time_point{}) printSummary();
+    }
     for (int i = 0; i < 5; ++i) session.pump(std::chrono::milliseconds(20));
     call.reset();
     speaker->close();

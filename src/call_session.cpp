@@ -290,9 +290,9 @@ bool Call::Impl::takeInitiate(const sig::Jingle& initiate, sig::SessionHandle ha
     }
     createLinks(transports, false, transport::DtlsTransport::Role::Client);
     for (const auto& c : initiate.contents) {
-        auto it = std::find_if(contents_.begin(), contents_.end(), [&](const ContentState& s) { return s.name == c.name; });
-        if (it == contents_.end() || !c.transport) continue;
-        applyRemoteTransport(it->link, *c.transport, false);
+        std::size_t link = linkForContent(c.name);
+        if (link == static_cast<std::size_t>(-1) || !c.transport) continue;
+        applyRemoteTransport(link, *c.transport, false);
     }
     pendingInitiate_ = initiate;
     if (jmi_ && jmi_->state() == sig::JmiState::Proceeded) sendAccept();  // answered already through JMI
@@ -467,9 +467,16 @@ void Call::Impl::peerWentOffline(const gloox::JID& from) {
     end(CallEndReason::ConnectionLost, "the peer went offline", std::nullopt);
 }
 
+// The link whose remote transport this content describes. With BUNDLE only the first
+// content of a link describes it: the others may still carry the separate transport they
+// were offered with (their own ufrag and candidates), which the bundle replaced.
 std::size_t Call::Impl::linkForContent(const std::string& name) const {
-    for (const auto& c : contents_)
-        if (c.name == name) return c.link;
+    for (std::size_t i = 0; i < contents_.size(); ++i) {
+        if (contents_[i].name != name) continue;
+        for (std::size_t k = 0; k < i; ++k)
+            if (contents_[k].link == contents_[i].link) return static_cast<std::size_t>(-1);
+        return contents_[i].link;
+    }
     return static_cast<std::size_t>(-1);
 }
 

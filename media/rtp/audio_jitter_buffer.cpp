@@ -209,6 +209,9 @@ AudioJitterBuffer::Pull AudioJitterBuffer::pull(std::int64_t nowUs) {
         // resume with the first packet at its own due time, without spending periods on them.
         stats_.lost += static_cast<std::uint64_t>(missing);
         nextSeq_ = first->first;
+        // Those slots passed (concealed by the caller): the first packet after them is not a
+        // DTX gap, and if it is not due yet the period is one more to conceal.
+        slotTs_ = first->second.ts;
         continue;
       }
       if (nowUs + half >= dueUs(first->second.ts, nowUs) - frameUs_) {

@@ -10,10 +10,15 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 using tern::testbed::Testbed;
@@ -82,8 +87,88 @@ protected:
         return tern::media::analyzeTone(pcm.value().data() + skip, pcm.value().size() - skip, 1, 48000);
     }
 
+    // The counters of the pattern frames in a Y4M file, in file order; a frame that does not
+    // read back as a pattern counts as nullopt.
+    std::vector<std::optional<std::uint32_t>> patternCounters(const fs::path& y4m) {
+        std::vector<std::optional<std::uint32_t>> out;
+        auto r = tern::samples::Y4mReader::open(y4m.string());
+        EXPECT_TRUE(r) << y4m;
+        if (!r) return out;
+        for (;;) {
+            auto f = r.value().readFrame();
+            EXPECT_TRUE(f) << y4m;
+            if (!f || !f.value()) break;
+            const auto& p = *f.value();
+            tern::media::VideoFrame frame(p.width, p.height);
+            if (frame.byteSize() != p.data.size()) {
+                ADD_FAILURE() << "frame size";
+                break;
+            }
+            std::memcpy(frame.dataY(), p.data.data(), p.data.size());
+            out.push_back(tern::media::VideoPattern::read(frame));
+        }
+        return out;
+    }
+
     fs::path dir_;
 };
+
+// Drops a share of the UDP packets sent to a port range on this host (nftables,
+// `numgen random`), below ICE, DTLS and SRTP. Removed again on destruction.
+class PacketLoss {
+public:
+    static std::optional<PacketLoss> create(int lo, int hi, int percent, std::string& why) {
+        if (::geteuid() != 0) {
+            why = "needs root for nftables";
+            return std::nullopt;
+        }
+        PacketLoss l("tern_loss_" + std::to_string(::getpid()));
+        std::string rule = "udp dport " + std::to_string(lo) + "-" + std::to_string(hi) +
+                           " numgen random mod 100 < " + std::to_string(percent) + " counter drop";
+        if (!run("add table inet " + l.table_)) {
+            why = "nft failed (no nftables in this kernel?)";
+            return std::nullopt;
+        }
+        l.active_ = true;  // removed again, even if a step below fails
+        if (!l.run("add chain inet " + l.table_ + " out '{ type filter hook output priority 0; }'") ||
+            !l.run("add rule inet " + l.table_ + " out '" + rule + "'")) {
+            why = "nft refused the loss rule";
+            return std::nullopt;
+        }
+        return l;
+    }
+    PacketLoss(PacketLoss&& o) noexcept : table_(std::move(o.table_)), active_(std::exchange(o.active_, false)) {}
+    PacketLoss& operator=(PacketLoss&&) = delete;
+    ~PacketLoss() {
+        if (active_) run("delete table inet " + table_);
+    }
+    // Packets the rule dropped so far.
+    long dropped() const {
+        std::string out;
+        if (FILE* f = ::popen(("nft list table inet " + table_ + " 2>/dev/null").c_str(), "r")) {
+            char buf[512];
+            while (std::fgets(buf, sizeof buf, f)) out += buf;
+            ::pclose(f);
+        }
+        std::smatch m;
+        if (std::regex_search(out, m, std::regex("counter packets ([0-9]+)"))) return std::stol(m[1]);
+        return -1;
+    }
+
+private:
+    explicit PacketLoss(std::string table) : table_(std::move(table)) {}
+    static bool run(const std::string& args) { return std::system(("nft " + args + " 2>/dev/null").c_str()) == 0; }
+    std::string table_;
+    bool active_ = false;
+};
+
+// "audio frames played N, concealed M" from a tern-call log.
+std::pair<long, long> playedAndConcealed(const std::string& log) {
+    std::smatch m;
+    if (std::regex_search(log, m, std::regex("audio frames played ([0-9]+), concealed ([0-9]+)")))
+        return {std::stol(m[1]), std::stol(m[2])};
+    return {-1, -1};
+}
 
 }  // namespace
 
@@ -111,6 +196,111 @@ TEST_F(CallTest, CalleeHangsUp) {
     EXPECT_EQ(exitCode(b.wait(60s)), 0) << readFile(dir_ / "callee.log");
     EXPECT_EQ(exitCode(a.wait(30s)), 0) << readFile(dir_ / "caller.log");
     EXPECT_NE(readFile(dir_ / "caller.log").find("ended (remote-hung-up)"), std::string::npos) << readFile(dir_ / "caller.log");
+}
+
+TEST_F(CallTest, CallerHangsUp) {
+    auto b = callee();
+    auto a = caller(bed()->account("bob").jid, {"--duration", "2"});
+    EXPECT_EQ(exitCode(a.wait(60s)), 0) << readFile(dir_ / "caller.log");
+    EXPECT_EQ(exitCode(b.wait(30s)), 0) << readFile(dir_ / "callee.log");
+    EXPECT_NE(readFile(dir_ / "callee.log").find("ended (remote-hung-up)"), std::string::npos)
+        << readFile(dir_ / "callee.log");
+}
+
+// The caller gives up while the callee's device rings: JMI retract; the callee
+// stops ringing and reports the call as cancelled by the caller.
+TEST_F(CallTest, RetractedBeforeAnswer) {
+    auto b = callee({"--answer-after", "60"});
+    auto a = caller(bed()->account("bob").jid);
+    ASSERT_TRUE(waitForLog("callee.log", "incoming call", 30s)) << readFile(dir_ / "callee.log");
+    ::kill(a.pid(), SIGINT);  // Ctrl-C: hang up
+    EXPECT_EQ(exitCode(a.wait(30s)), 9) << readFile(dir_ / "caller.log");
+    EXPECT_EQ(exitCode(b.wait(30s)), 9) << readFile(dir_ / "callee.log");
+    EXPECT_NE(readFile(dir_ / "callee.log").find("ended (retracted)"), std::string::npos)
+        << readFile(dir_ / "callee.log");
+    EXPECT_EQ(readFile(dir_ / "callee.log").find("connected"), std::string::npos) << readFile(dir_ / "callee.log");
+}
+
+// Video both ways: the test pattern carries a frame counter; every frame
+// written at each side must decode to a pattern, and the counters must rise.
+TEST_F(CallTest, VideoFramesArriveDecodableAndInOrder) {
+    auto b = callee({"--video", "--size", "320", "--video-out", (dir_ / "bob.y4m").string()});
+    auto a = caller(bed()->account("bob").jid,
+                    {"--video", "--size", "320", "--video-out", (dir_ / "alice.y4m").string(), "--duration", "3"});
+    EXPECT_EQ(exitCode(a.wait(60s)), 0) << readFile(dir_ / "caller.log");
+    EXPECT_EQ(exitCode(b.wait(30s)), 0) << readFile(dir_ / "callee.log");
+    for (const char* side : {"alice.y4m", "bob.y4m"}) {
+        auto counters = patternCounters(dir_ / side);
+        // 3 s at 30 fps; generous for a loaded machine, but well beyond a few keyframes.
+        EXPECT_GE(counters.size(), 30u) << side;
+        std::optional<std::uint32_t> last;
+        std::size_t unreadable = 0;
+        for (const auto& c : counters) {
+            if (!c) {
+                ++unreadable;
+                continue;
+            }
+            if (last) {
+                EXPECT_GT(*c, *last) << side << ": frame out of order";
+            }
+            last = c;
+        }
+        EXPECT_EQ(unreadable, 0u) << side << ": frames that do not decode to the pattern";
+    }
+    EXPECT_NE(readFile(dir_ / "caller.log").find("video frames shown"), std::string::npos);
+}
+
+// 10% of the media packets in each direction are dropped by the kernel (below
+// ICE, DTLS and SRTP). The received audio must stay continuous: Opus in-band
+// FEC and loss concealment fill the gaps, so no 20 ms stretch falls silent.
+TEST_F(CallTest, AudioStaysContinuousUnderTenPercentLoss) {
+    int lo = 20000 + static_cast<int>(::getpid() % 2000) * 10, hi = lo + 9;
+    std::string why;
+    auto loss = PacketLoss::create(lo, hi, 10, why);
+    if (!loss) {
+        GTEST_SKIP() << "packet loss cannot be injected: " << why;
+    }
+    std::string ports = std::to_string(lo) + "-" + std::to_string(hi);
+    auto b = callee({"--no-audio-processing", "--ice-ports", ports, "--audio-out", (dir_ / "bob.wav").string()});
+    auto a = caller(bed()->account("bob").jid, {"--no-audio-processing", "--ice-ports", ports, "--audio-out",
+                                                (dir_ / "alice.wav").string(), "--duration", "6"});
+    EXPECT_EQ(exitCode(a.wait(60s)), 0) << readFile(dir_ / "caller.log");
+    EXPECT_EQ(exitCode(b.wait(30s)), 0) << readFile(dir_ / "callee.log");
+    EXPECT_GT(loss->dropped(), 30) << "the loss rule did not drop media packets";
+    for (const char* side : {"alice", "bob"}) {
+        std::string log = readFile(dir_ / (std::string(side) == "alice" ? "caller.log" : "callee.log"));
+        auto [played, concealed] = playedAndConcealed(log);
+        ASSERT_GT(played, 200) << log;
+        double ratio = static_cast<double>(concealed) / static_cast<double>(played);
+        std::printf("[ loss     ] %s: %ld frames played, %ld concealed (%.1f%%)\n", side, played, concealed,
+                    ratio * 100);
+        RecordProperty(std::string(side) + "_concealed_percent", std::to_string(ratio * 100));
+        EXPECT_NE(log.find("lost "), std::string::npos);
+        auto r = tern::samples::WavReader::open((dir_ / (std::string(side) + ".wav")).string());
+        ASSERT_TRUE(r);
+        auto pcm = r.value().readAll();
+        ASSERT_TRUE(pcm);
+        // 20 ms windows from 0.5 s in (set-up) to 0.2 s before the end (hang-up). The tone is
+        // sent at -13.5 dBFS: concealed and FEC-recovered frames may be quieter, but a window
+        // below -50 dBFS is a drop-out.
+        const auto& x = pcm.value();
+        const std::size_t win = 960, skip = 48 * 500, tail = 48 * 200;
+        std::size_t windows = 0, silent = 0, degraded = 0;
+        for (std::size_t i = skip; i + win + tail <= x.size(); i += win, ++windows) {
+            double e = 0;
+            for (std::size_t k = i; k < i + win; ++k) e += static_cast<double>(x[k]) * x[k];
+            double dbfs = 10 * std::log10(e / win / (32768.0 * 32768.0) + 1e-12);
+            if (dbfs < -50) ++silent;
+            if (dbfs < -33.5) ++degraded;
+        }
+        std::printf("[ loss     ] %s: %zu of %zu windows more than 20 dB below the tone, %zu silent\n", side,
+                    degraded, windows, silent);
+        ASSERT_GT(windows, 200u) << side;
+        EXPECT_EQ(silent, 0u) << side << ": the received audio dropped out";
+        EXPECT_LE(degraded, windows / 10) << side;
+        double expect = std::string(side) == "alice" ? 880 : 440;
+        EXPECT_NEAR(analyze(dir_ / (std::string(side) + ".wav"), 500).frequency_hz, expect, 10);
+    }
 }
 
 TEST_F(CallTest, Rejected) {

@@ -239,6 +239,29 @@ TEST(AudioJitterBuffer, ConsecutiveLossesTakeOnePeriodEach) {
   for (int i = 0; i < 10; ++i) EXPECT_NE((first + i)->pull.kind, Kind::Nothing);
 }
 
+// Packets lost while the buffer ran dry, then the next one arrives a little early (jitter):
+// the periods until it is due are concealment, not a DTX gap (which would play silence).
+TEST(AudioJitterBuffer, EarlyPacketAfterLossesWhileEmptyIsNotADtxGap) {
+  Sender s;
+  auto all = s.run(40);
+  std::vector<SimPacket> sent;
+  for (auto& p : all) {
+    p.arrivalUs = p.sendUs + (p.index < 20 ? 12000 : 1000);  // the path gets 11 ms faster
+    if (p.index != 18 && p.index != 19) sent.push_back(p);
+  }
+  AudioJitterBuffer jb;
+  auto out = simulate(jb, sent, 1000000);
+  checkOrder(out, seqIndex(all));
+  bool started = false;
+  for (const auto& o : out) {
+    if (o.pull.kind != Kind::Nothing) started = true;
+    if (started) {
+      EXPECT_NE(o.pull.reason, Reason::Gap) << "at " << o.timeUs << " us";
+    }
+  }
+  EXPECT_EQ(jb.stats(1000000).lost, 2u);
+}
+
 TEST(AudioJitterBuffer, LossesWhileEmptyAreCountedWithoutStallingPlayout) {
   // With a 20 ms target the buffer runs dry during the burst: those periods come back as
   // Nothing/Empty (the caller conceals), the gap is counted lost when packet 4 shows it, and
