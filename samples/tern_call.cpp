@@ -279,8 +279,11 @@ int main(int argc, char** argv) {
     std::optional<int> exitCode;
     std::chrono::steady_clock::time_point connectedAt{}, lastStats{};
     std::optional<std::chrono::steady_clock::time_point> answerAt;
+    // Set-up time: from placing the call (caller) or answering it (callee) to media flowing.
+    std::chrono::steady_clock::time_point setupFrom = std::chrono::steady_clock::now();
     auto answer = [&] {
         answerAt.reset();
+        setupFrom = std::chrono::steady_clock::now();
         auto a = call->accept(tern::CallMedia{true, video && call->media().video});
         if (!a) {
             std::fprintf(stderr, "tern-call: cannot accept: %s\n", a.error().message.c_str());
@@ -308,8 +311,9 @@ int main(int argc, char** argv) {
             if (s == tern::CallState::Connected) {
                 connectedAt = std::chrono::steady_clock::now();
                 auto st = c->stats();
-                std::printf("tern-call: connected with %s, path %s, srtp %s\n", c->peer().c_str(),
-                            describeRoute(st.route).c_str(), st.srtpProfile.c_str());
+                auto setupMs = std::chrono::duration_cast<std::chrono::milliseconds>(connectedAt - setupFrom).count();
+                std::printf("tern-call: connected with %s in %lld ms, path %s, srtp %s\n", c->peer().c_str(),
+                            static_cast<long long>(setupMs), describeRoute(st.route).c_str(), st.srtpProfile.c_str());
             }
             std::fflush(stdout);
         });
@@ -324,6 +328,7 @@ int main(int argc, char** argv) {
     };
 
     if (caller) {
+        setupFrom = std::chrono::steady_clock::now();
         auto r = session.engine().call(peer, tern::CallMedia{true, video});
         if (!r) {
             std::fprintf(stderr, "tern-call: %s\n", r.error().message.c_str());
