@@ -876,6 +876,13 @@ void Call::Impl::end(CallEndReason reason, const std::string& text, std::optiona
 void Call::Impl::stopMedia() {
     // After this no source, sink or send of this call runs.
     mediaSlot_->set(nullptr);
+    if (callMedia_ && links_) {
+        // RFC 3550 6.6: our streams end. Queued before any teardown of the transports, so it
+        // leaves while they are still up.
+        auto bye = callMedia_->byePacket("call ended");
+        auto links = links_;
+        if (!bye.empty()) host_.network().post([links, bye] { links->send(bye, true); });
+    }
     callMedia_.reset();
 }
 
