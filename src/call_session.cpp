@@ -209,6 +209,20 @@ void Call::Impl::applyAccept(const sig::Jingle& accept) {
             for (std::size_t i = 1; i < links->links.size(); ++i) links->links[i].reset();
         });
         linkUp_.assign(1, linkUp_.empty() ? false : linkUp_[0]);
+    } else {
+        // Transports of contents the peer did not accept are not needed: close them, and do not
+        // wait for them before media starts.
+        std::vector<std::size_t> unused;
+        for (std::size_t i = 0; i < linkUp_.size(); ++i)
+            if (std::none_of(contents_.begin(), contents_.end(),
+                             [i](const ContentState& c) { return c.link == i && c.negotiated; }))
+                unused.push_back(i);
+        auto links = links_;
+        host_.network().invoke([links, &unused] {
+            for (std::size_t i : unused)
+                if (i < links->links.size()) links->links[i].reset();
+        });
+        for (std::size_t i : unused) linkUp_[i] = true;
     }
     for (const auto& c : contents_) {
         const sig::Content* answered = accept.findContent(c.name);
@@ -295,7 +309,21 @@ bool Call::Impl::takeInitiate(const sig::Jingle& initiate, sig::SessionHandle ha
         applyRemoteTransport(link, *c.transport, false);
     }
     pendingInitiate_ = initiate;
-    if (jmi_ && jmi_->state() == sig::JmiState::Proceeded) sendAccept();  // answered already through JMI
+    if (jmi_ && jmi_->state() == sig::JmiState::Proceeded) {
+        sendAccept();  // answered already through JMI
+    } else if (!jmi_) {
+        // No JMI: the caller learns that we ring from the Jingle session itself (XEP-0167 7).
+        sig::Jingle j;
+        j.action = sig::Action::SessionInfo;
+        j.sid = id_;
+        j.initiator = device_.full();
+        sig::SessionInfoPayload p;
+        p.kind = sig::SessionInfoPayload::Kind::Ringing;
+        p.xmlns = sig::ns::kRtpInfo;
+        p.name = "ringing";
+        j.session_info.push_back(p);
+        host_.sendJingle(device_, j, nullptr);
+    }
     return true;
 }
 
@@ -313,10 +341,18 @@ void Call::Impl::sendAccept() {
     j.initiator = device_.full();
     j.responder = host_.self().full();
     std::vector<std::string> bundle;
+    sig::Jingle removal;  // XEP-0166 6.4, 7.2.5: the contents we take out before accepting
+    removal.action = sig::Action::ContentRemove;
+    removal.sid = id_;
+    removal.initiator = device_.full();
     for (auto& c : contents_) {
         bool wanted = c.media == "audio" ? media_.audio : media_.video;
         if (!c.negotiated || !wanted) {
             c.negotiated.reset();
+            sig::Content gone;
+            gone.creator = c.creator;
+            gone.name = c.name;
+            removal.contents.push_back(std::move(gone));
             continue;
         }
         sig::Content content;
@@ -332,6 +368,7 @@ void Call::Impl::sendAccept() {
         g.contents = bundle;
         j.groups.push_back(g);
     }
+    if (!removal.contents.empty()) host_.sendJingle(device_, removal, nullptr);
     host_.sendJingle(device_, j, nullptr);
     setState(CallState::Connecting);
     auto links = links_;
@@ -411,6 +448,26 @@ void Call::Impl::handleJingle(const sig::Jingle& j) {
             if (link != static_cast<std::size_t>(-1)) applyRemoteTransport(link, *c.transport, false);
         }
         break;
+    case sig::Action::ContentRemove: {
+        // XEP-0166 7.2.5: no more media for those contents. Before our accept (we called),
+        // the answer decides anyway; after it, the medium stops arriving.
+        for (const auto& removed : j.contents)
+            for (auto& c : contents_)
+                if (c.name == removed.name) {
+                    c.negotiated.reset();
+                    c.removed = true;
+                }
+        bool any = std::any_of(contents_.begin(), contents_.end(), [](const ContentState& c) { return !c.removed; });
+        if (!any) {
+            end(CallEndReason::RemoteHungUp, "the peer removed every content", ReasonCondition::Success);
+            break;
+        }
+        if (accepted_) {
+            media_.audio = std::any_of(contents_.begin(), contents_.end(), [](const ContentState& c) { return c.media == "audio" && c.negotiated; });
+            media_.video = std::any_of(contents_.begin(), contents_.end(), [](const ContentState& c) { return c.media == "video" && c.negotiated; });
+        }
+        break;
+    }
     case sig::Action::SessionInfo:
         for (const auto& p : j.session_info) {
             if (p.kind != sig::SessionInfoPayload::Kind::Mute && p.kind != sig::SessionInfoPayload::Kind::Unmute) continue;

@@ -88,6 +88,7 @@ private:
         signaling::Creator creator = signaling::Creator::Initiator;
         std::size_t link = 0;  // index into links
         std::optional<signaling::NegotiatedRtp> negotiated;
+        bool removed = false;  // the peer sent content-remove for it
     };
 
     void sendJmi(const signaling::JmiStep& step);

@@ -250,6 +250,23 @@ TEST_F(CallTest, VideoFramesArriveDecodableAndInOrder) {
     EXPECT_NE(readFile(dir_ / "caller.log").find("video frames shown"), std::string::npos);
 }
 
+// A video call answered with audio only: the callee takes the video content out
+// (content-remove) before accepting, and the call goes on with audio both ways.
+TEST_F(CallTest, VideoCallAnsweredWithAudioOnly) {
+    auto b = callee({"--no-audio-processing", "--xml-log", "--audio-out", (dir_ / "bob.wav").string()});
+    auto a = caller(bed()->account("bob").jid, {"--video", "--size", "320", "--no-audio-processing", "--audio-out",
+                                                (dir_ / "alice.wav").string(), "--duration", "2"});
+    EXPECT_EQ(exitCode(a.wait(60s)), 0) << readFile(dir_ / "caller.log");
+    EXPECT_EQ(exitCode(b.wait(30s)), 0) << readFile(dir_ / "callee.log");
+    std::string calleeLog = readFile(dir_ / "callee.log");
+    EXPECT_NE(calleeLog.find("incoming call from alice@localhost/desk (audio+video)"), std::string::npos) << calleeLog;
+    EXPECT_NE(calleeLog.find("action='content-remove'"), std::string::npos) << calleeLog;
+    EXPECT_NE(readFile(dir_ / "caller.log").find("video frames shown 0"), std::string::npos)
+        << readFile(dir_ / "caller.log");
+    EXPECT_NEAR(analyze(dir_ / "alice.wav", 500).frequency_hz, 880, 10);
+    EXPECT_NEAR(analyze(dir_ / "bob.wav", 500).frequency_hz, 440, 10);
+}
+
 // 10% of the media packets in each direction are dropped by the kernel (below
 // ICE, DTLS and SRTP). The received audio must stay continuous: Opus in-band
 // FEC and loss concealment fill the gaps, so no 20 ms stretch falls silent.
