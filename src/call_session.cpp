@@ -261,7 +261,7 @@ bool Call::Impl::takeInitiate(const sig::Jingle& initiate, sig::SessionHandle ha
     contents_.clear();
     std::map<std::string, std::size_t> bundleIndex;
     for (const auto& g : initiate.groups)
-        if (g.semantics == "BUNDLE" && g.contents.size() > 1)
+        if (g.semantics == "BUNDLE")
             for (const auto& name : g.contents) bundleIndex.emplace(name, 0);
     std::size_t transports = 0;
     for (const auto& c : initiate.contents) {
@@ -363,7 +363,7 @@ void Call::Impl::sendAccept() {
         j.contents.push_back(std::move(content));
         if (bundled_) bundle.push_back(c.name);
     }
-    if (bundle.size() > 1) {
+    if (!bundle.empty()) {  // RFC 8843 7.3: the answer echoes the group it accepts, even of one
         sig::Group g;
         g.contents = bundle;
         j.groups.push_back(g);
@@ -741,6 +741,8 @@ void Call::Impl::startMedia() {
 
 void Call::Impl::linkFailed(ErrorCategory category, const std::string& message) {
     if (isOver()) return;
+    // A path that worked and then failed is a lost connection, not a missing path.
+    if (category == ErrorCategory::NoIcePath && state_ == CallState::Connected) category = ErrorCategory::PeerGone;
     switch (category) {
     case ErrorCategory::Security: end(CallEndReason::Security, message, ReasonCondition::SecurityError); break;
     case ErrorCategory::NoIcePath: end(CallEndReason::NoIcePath, message, ReasonCondition::ConnectivityError); break;

@@ -386,7 +386,8 @@ public:
         case sig::Action::SessionAccept:
         case sig::Action::SessionTerminate:
         case sig::Action::SessionInfo:
-        case sig::Action::TransportInfo: break;
+        case sig::Action::TransportInfo:
+        case sig::Action::ContentRemove: break;
         default: replyError(iq, sig::Error::featureNotImplemented("unsupported Jingle action")); return true;
         }
         if (j.action == sig::Action::SessionInfo) {

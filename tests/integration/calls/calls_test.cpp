@@ -124,7 +124,8 @@ public:
         }
         PacketLoss l("tern_loss_" + std::to_string(::getpid()));
         std::string rule = "udp dport " + std::to_string(lo) + "-" + std::to_string(hi) +
-                           " numgen random mod 100 < " + std::to_string(percent) + " counter drop";
+                           (percent >= 100 ? std::string() : " numgen random mod 100 < " + std::to_string(percent)) +
+                           " counter drop";
         if (!run("add table inet " + l.table_)) {
             why = "nft failed (no nftables in this kernel?)";
             return std::nullopt;
@@ -261,6 +262,7 @@ TEST_F(CallTest, VideoCallAnsweredWithAudioOnly) {
     std::string calleeLog = readFile(dir_ / "callee.log");
     EXPECT_NE(calleeLog.find("incoming call from alice@localhost/desk (audio+video)"), std::string::npos) << calleeLog;
     EXPECT_NE(calleeLog.find("action='content-remove'"), std::string::npos) << calleeLog;
+    EXPECT_EQ(calleeLog.find("feature-not-implemented"), std::string::npos) << calleeLog;
     EXPECT_NE(readFile(dir_ / "caller.log").find("video frames shown 0"), std::string::npos)
         << readFile(dir_ / "caller.log");
     EXPECT_NEAR(analyze(dir_ / "alice.wav", 500).frequency_hz, 880, 10);
@@ -318,6 +320,55 @@ TEST_F(CallTest, AudioStaysContinuousUnderTenPercentLoss) {
         double expect = std::string(side) == "alice" ? 880 : 440;
         EXPECT_NEAR(analyze(dir_ / (std::string(side) + ".wav"), 500).frequency_hz, expect, 10);
     }
+}
+
+// The callee's process dies mid-call (no terminate, no DTLS close): the caller
+// notices the silence and reports the connection lost within 15 s.
+TEST_F(CallTest, CalleeKilledCallerReportsWithin15Seconds) {
+    auto b = callee();
+    auto a = caller(bed()->account("bob").jid);
+    ASSERT_TRUE(waitForLog("callee.log", "connected with", 30s)) << readFile(dir_ / "callee.log");
+    ASSERT_TRUE(waitForLog("caller.log", "connected with", 30s)) << readFile(dir_ / "caller.log");
+    ::kill(b.pid(), SIGKILL);
+    auto killedAt = std::chrono::steady_clock::now();
+    auto status = a.wait(30s);
+    auto took = std::chrono::steady_clock::now() - killedAt;
+    EXPECT_EQ(exitCode(status), 12) << readFile(dir_ / "caller.log");
+    EXPECT_LT(took, 15s) << readFile(dir_ / "caller.log");
+    EXPECT_NE(readFile(dir_ / "caller.log").find("ended (connection-lost)"), std::string::npos)
+        << readFile(dir_ / "caller.log");
+}
+
+// Every media packet is dropped for 5 s on an established call: the call survives and
+// the audio comes back.
+TEST_F(CallTest, FiveSecondOutageIsSurvived) {
+    int lo = 20000 + static_cast<int>(::getpid() % 2000) * 10, hi = lo + 9;
+    std::string ports = std::to_string(lo) + "-" + std::to_string(hi);
+    auto b = callee({"--no-audio-processing", "--ice-ports", ports, "--audio-out", (dir_ / "bob.wav").string()});
+    auto a = caller(bed()->account("bob").jid,
+                    {"--no-audio-processing", "--ice-ports", ports, "--duration", "9"});
+    ASSERT_TRUE(waitForLog("caller.log", "connected with", 30s)) << readFile(dir_ / "caller.log");
+    {
+        std::string why;
+        auto outage = PacketLoss::create(lo, hi, 100, why);
+        if (!outage) {
+            GTEST_SKIP() << "cannot drop packets: " << why;
+        }
+        std::this_thread::sleep_for(5s);  // the outage itself, not a wait for an event
+        EXPECT_GT(outage->dropped(), 200) << "the outage did not drop the media";
+    }
+    EXPECT_EQ(exitCode(a.wait(60s)), 0) << readFile(dir_ / "caller.log");
+    EXPECT_EQ(exitCode(b.wait(30s)), 0) << readFile(dir_ / "callee.log");
+    // The last second before the hang-up carries the caller's tone again.
+    auto r = tern::samples::WavReader::open((dir_ / "bob.wav").string());
+    ASSERT_TRUE(r);
+    auto pcm = r.value().readAll();
+    ASSERT_TRUE(pcm);
+    ASSERT_GT(pcm.value().size(), 48000u * 3);
+    const auto& x = pcm.value();
+    auto tail = tern::media::analyzeTone(x.data() + x.size() - 48000 - 9600, 48000, 1, 48000);
+    EXPECT_NEAR(tail.frequency_hz, 440, 10);
+    EXPECT_NEAR(tail.rms_dbfs, -13.5, 3);
 }
 
 TEST_F(CallTest, Rejected) {
