@@ -4,13 +4,21 @@
 #include "process.hpp"
 #include "tern/testbed/stun.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -81,6 +89,95 @@ fs::path makeDir(const fs::path& parent) {
     return templ;
 }
 
+// True if a TCP connection to ip:port (IPv4) succeeds within `timeout`.
+bool tcpConnectsTo(const std::string& ip, std::uint16_t port, std::chrono::milliseconds timeout) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    if (::inet_pton(AF_INET, ip.c_str(), &addr.sin_addr) != 1) return false;
+    detail::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) return false;
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return true;
+    if (errno != EINPROGRESS) return false;
+    pollfd pfd{fd.get(), POLLOUT, 0};
+    if (::poll(&pfd, 1, static_cast<int>(timeout.count())) != 1) return false;
+    int err = 0;
+    socklen_t len = sizeof err;
+    return ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+}
+
+// One STUN Binding request (RFC 5389 section 6: 20-byte header, no attributes)
+// to ip:port, resent every 100 ms; true once a Binding success response with
+// the same transaction ID arrives within `timeout`. For listenAddress, which
+// stunBindingProbe (loopback only by design) refuses.
+bool stunBindingTo(const std::string& ip, std::uint16_t port, std::chrono::milliseconds timeout) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    if (::inet_pton(AF_INET, ip.c_str(), &addr.sin_addr) != 1) return false;
+    detail::UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
+    std::string txid = detail::randomHex(6);  // 12 bytes of transaction ID
+    unsigned char request[20] = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42};
+    std::copy(txid.begin(), txid.end(), request + 8);
+    auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+        (void)::send(fd.get(), request, sizeof request, 0);
+        pollfd pfd{fd.get(), POLLIN, 0};
+        if (::poll(&pfd, 1, 100) != 1) continue;
+        unsigned char buf[1500];
+        ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+        if (n >= 20 && buf[0] == 0x01 && buf[1] == 0x01 && std::equal(request + 4, request + 20, buf + 4))
+            return true;
+    }
+    return false;
+}
+
+struct PkeyFree {
+    void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct X509Free {
+    void operator()(X509* x) const { X509_free(x); }
+};
+struct FileClose {
+    void operator()(FILE* f) const { std::fclose(f); }
+};
+
+// A self-signed ECDSA P-256 certificate for `ip` (CN and subjectAltName IP, plus
+// DNS:localhost), valid from an hour ago for two days, written as PEM to
+// `certPath` and its key to `keyPath`. Throws TestbedError.
+void writeSelfSignedCertificate(const fs::path& certPath, const fs::path& keyPath, const std::string& ip) {
+    std::unique_ptr<EVP_PKEY, PkeyFree> key(EVP_EC_gen("P-256"));
+    std::unique_ptr<X509, X509Free> cert(X509_new());
+    if (!key || !cert) throw TestbedError("cannot make a TLS key for coturn");
+    X509_set_version(cert.get(), 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), static_cast<long>(std::time(nullptr)));
+    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(cert.get()), 2 * 86400);
+    X509_NAME* name = X509_get_subject_name(cert.get());
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(ip.c_str()), -1, -1,
+                               0);
+    X509_set_issuer_name(cert.get(), name);
+    X509_set_pubkey(cert.get(), key.get());
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
+    const std::string san = "IP:" + ip + ",DNS:localhost";
+    for (const auto& [nid, value] : {std::pair<int, std::string>{NID_subject_alt_name, san},
+                                     {NID_basic_constraints, "critical,CA:TRUE"}}) {
+        X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+        if (!ext) throw TestbedError("cannot add the certificate extension " + value);
+        X509_add_ext(cert.get(), ext, -1);
+        X509_EXTENSION_free(ext);
+    }
+    if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) throw TestbedError("cannot sign coturn's certificate");
+    std::unique_ptr<FILE, FileClose> c(std::fopen(certPath.c_str(), "w"));
+    std::unique_ptr<FILE, FileClose> k(std::fopen(keyPath.c_str(), "w"));
+    if (!c || !k || PEM_write_X509(c.get(), cert.get()) != 1 ||
+        PEM_write_PrivateKey(k.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
+        throw TestbedError("cannot write " + certPath.string() + " or " + keyPath.string());
+}
+
 fs::path tempRoot() {
     const char* tmp = std::getenv("TMPDIR");
     return tmp && *tmp ? fs::path(tmp) : fs::path("/tmp");
@@ -110,7 +207,8 @@ struct Testbed::Impl {
     std::string host = "127.0.0.1";
     std::string realm = "localhost";
     std::string turnSecret;
-    std::uint16_t c2sPort = 0, httpPort = 0, proxy65Port = 0, turnPort = 0, relayMin = 0;
+    std::uint16_t c2sPort = 0, httpPort = 0, proxy65Port = 0, turnPort = 0, relayMin = 0, turnTlsPort = 0;
+    fs::path turnCert;
     std::vector<Account> accounts;
     Process prosody, turn;
     pid_t prosodyPid = 0, turnPid = 0;
@@ -139,7 +237,8 @@ struct Testbed::Impl {
     }
 
     void pickPorts() {
-        std::size_t count = 1 + (options.bosh ? 1 : 0) + (options.proxy65 ? 1 : 0) + (options.turn ? 1 : 0);
+        std::size_t count = 1 + (options.bosh ? 1 : 0) + (options.proxy65 ? 1 : 0) + (options.turn ? 1 : 0) +
+                            (options.turn && options.turnTls ? 1 : 0);
         std::vector<std::uint16_t> ports = detail::freePorts(count);
         std::size_t i = 0;
         c2sPort = ports[i++];
@@ -147,6 +246,7 @@ struct Testbed::Impl {
         if (options.proxy65) proxy65Port = ports[i++];
         if (options.turn) {
             turnPort = ports[i++];
+            if (options.turnTls) turnTlsPort = ports[i++];
             relayMin = detail::freePortRange(kRelayPorts, ports);
         }
     }
@@ -155,7 +255,7 @@ struct Testbed::Impl {
         fs::create_directories(dir / "data");
         fs::create_directories(dir / "certs");  // none: this only keeps certmanager from logging errors
         std::ofstream cfg(config());
-        cfg << "-- Written by tern::testbed::Testbed. Everything listens on 127.0.0.1 only.\n"
+        cfg << "-- Written by tern::testbed::Testbed. Everything listens on " << host << " only.\n"
             << "run_as_root = true -- CI runs the tests as root; mod_posix refuses root otherwise\n"
             << "pidfile = " << luaString((dir / "prosody.pid").string()) << "\n"
             << "data_path = " << luaString((dir / "data").string()) << "\n"
@@ -164,20 +264,20 @@ struct Testbed::Impl {
             << "  { levels = { min = \"debug\" }, to = \"file\", filename = "
             << luaString((dir / "prosody.log").string()) << " };\n"
             << "}\n"
-            << "interfaces = { \"127.0.0.1\" }\n"
-            << "local_interfaces = { \"127.0.0.1\" }\n"
+            << "interfaces = { " << luaString(host) << " }\n"
+            << "local_interfaces = { " << luaString(host) << " }\n"
             << "c2s_ports = { " << c2sPort << " }\n"
             << "c2s_direct_tls_ports = { }\n"
             << "legacy_ssl_ports = { }\n"
             << "s2s_ports = { }\n"
             << "s2s_direct_tls_ports = { }\n"
             << "http_ports = { " << (options.bosh ? std::to_string(httpPort) : "") << " }\n"
-            << "http_interfaces = { \"127.0.0.1\" }\n"
+            << "http_interfaces = { " << luaString(host) << " }\n"
             << "https_ports = { }\n"
             << "https_interfaces = { }\n"
             << "http_default_host = " << luaString(domain) << "\n"
             << "proxy65_ports = { " << (options.proxy65 ? std::to_string(proxy65Port) : "") << " }\n"
-            << "proxy65_interfaces = { \"127.0.0.1\" }\n"
+            << "proxy65_interfaces = { " << luaString(host) << " }\n"
             << "modules_enabled = {\n"
             << "  \"roster\"; \"saslauth\"; \"disco\"; \"ping\"; \"presence\"; \"posix\";\n"
             << (options.bosh ? "  \"bosh\";\n" : "") << (options.turn ? "  \"turn_external\";\n" : "")
@@ -194,6 +294,16 @@ struct Testbed::Impl {
                 << "turn_external_port = " << turnPort << "\n"
                 << "turn_external_ttl = 86400\n"
                 << "turn_external_tcp = true\n";
+            // Not turn_external_tls_port: Prosody 0.12's mod_turn_external announces
+            // "turns" without credentials (it derives them for type "turn" only), so
+            // the TLS service is configured here with the same REST-API secret.
+            if (turnTlsPort != 0) {
+                cfg << "external_services = {\n"
+                    << "  { type = \"turns\"; transport = \"tcp\"; host = " << luaString(host)
+                    << "; port = " << turnTlsPort << "; secret = " << luaString(turnSecret)
+                    << "; algorithm = \"turn\"; ttl = 86400 };\n"
+                    << "}\n";
+            }
         }
         cfg << "\nVirtualHost " << luaString(domain) << "\n";
         if (options.proxy65) {
@@ -221,24 +331,37 @@ struct Testbed::Impl {
     }
 
     void startTurn() {
-        // TODO: TLS/DTLS listeners (turns:) with a self-signed certificate.
-        turn = Process::spawn(
-            {"turnserver", "-n", "-v", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
-             "--listening-port=" + std::to_string(turnPort), "--min-port=" + std::to_string(relayMin),
-             "--max-port=" + std::to_string(relayMin + kRelayPorts - 1), "--use-auth-secret",
-             "--static-auth-secret=" + turnSecret, "--realm=" + realm, "--allow-loopback-peers", "--no-cli",
-             "--no-tls", "--no-dtls", "--db=" + (dir / "turndb").string(),
-             "--log-file=" + (dir / "turn.log").string(), "--simple-log", "--no-stdout-log", "--pidfile",
-             (dir / "turn.pid").string()},
-            dir / "turnserver.stdout");
+        std::vector<std::string> argv{
+            "turnserver", "-n", "-v", "--listening-ip=" + host, "--relay-ip=" + host,
+            "--listening-port=" + std::to_string(turnPort), "--min-port=" + std::to_string(relayMin),
+            "--max-port=" + std::to_string(relayMin + kRelayPorts - 1), "--use-auth-secret",
+            "--static-auth-secret=" + turnSecret, "--realm=" + realm, "--allow-loopback-peers", "--no-cli",
+            "--no-dtls", "--db=" + (dir / "turndb").string(),
+            "--log-file=" + (dir / "turn.log").string(), "--simple-log", "--no-stdout-log", "--pidfile",
+            (dir / "turn.pid").string()};
+        if (turnTlsPort == 0) {
+            argv.push_back("--no-tls");
+        } else {
+            turnCert = dir / "turn-cert.pem";
+            writeSelfSignedCertificate(turnCert, dir / "turn-key.pem", host);
+            argv.push_back("--tls-listening-port=" + std::to_string(turnTlsPort));
+            argv.push_back("--cert=" + turnCert.string());
+            argv.push_back("--pkey=" + (dir / "turn-key.pem").string());
+        }
+        turn = Process::spawn(argv, dir / "turnserver.stdout");
         turnPid = turn.pid();
         // The log line proves that this coturn holds the port (-v logs it), the
         // Binding response that it serves it. coturn retries a busy port forever.
-        const std::string listener = "UDP listener opened on: 127.0.0.1:" + std::to_string(turnPort) + "\n";
-        waitReady(turn, "turnserver", "turn.log", "errno=98", "a STUN Binding response on 127.0.0.1:" +
+        const std::string listener = "UDP listener opened on: " + host + ":" + std::to_string(turnPort) + "\n";
+        const std::string tlsListener = "TLS/TCP listener opened on : " + host + ":" + std::to_string(turnTlsPort);
+        waitReady(turn, "turnserver", "turn.log", "errno=98", "a STUN Binding response on " + host + ":" +
                   std::to_string(turnPort), [&](const std::string& log) {
                       return log.find(listener) != std::string::npos &&
-                             stunBindingProbe(host, turnPort, std::chrono::milliseconds(200));
+                             (turnTlsPort == 0 || (log.find(tlsListener) != std::string::npos &&
+                                                   tcpConnectsTo(host, turnTlsPort, std::chrono::milliseconds(200)))) &&
+                             (options.listenAddress.empty()
+                                  ? stunBindingProbe(host, turnPort, std::chrono::milliseconds(200))
+                                  : stunBindingTo(host, turnPort, std::chrono::milliseconds(200)));
                   });
     }
 
@@ -250,15 +373,17 @@ struct Testbed::Impl {
         if (options.proxy65) services.emplace_back("proxy65", proxy65Port);
         std::string what;
         for (const auto& [name, port] : services)
-            what += (what.empty() ? "" : ", ") + name + " on 127.0.0.1:" + std::to_string(port);
+            what += (what.empty() ? "" : ", ") + name + " on " + host + ":" + std::to_string(port);
         // Like coturn: the log says that prosody itself bound each port.
         waitReady(prosody, "prosody", "prosody.log", "Failed to open server port", what,
                   [&](const std::string& log) {
                       return std::all_of(services.begin(), services.end(), [&](const auto& service) {
-                          std::string line = "Activated service '" + service.first + "' on [127.0.0.1]:" +
+                          std::string line = "Activated service '" + service.first + "' on [" + host + "]:" +
                                              std::to_string(service.second) + "\n";
                           return log.find(line) != std::string::npos &&
-                                 detail::tcpConnects(service.second, std::chrono::milliseconds(200));
+                                 (options.listenAddress.empty()
+                                      ? detail::tcpConnects(service.second, std::chrono::milliseconds(200))
+                                      : tcpConnectsTo(host, service.second, std::chrono::milliseconds(200)));
                       });
                   });
     }
@@ -295,10 +420,17 @@ std::unique_ptr<Testbed> Testbed::start(const Options& options) {
         if (std::count(options.accounts.begin(), options.accounts.end(), name) > 1)
             throw TestbedError("account '" + name + "' listed twice");
     }
+    if (!options.listenAddress.empty()) {
+        in_addr probe{};
+        if (::inet_pton(AF_INET, options.listenAddress.c_str(), &probe) != 1)
+            throw TestbedError("listenAddress '" + options.listenAddress + "' is not an IPv4 address");
+    }
+    if (options.turnTls && !options.turn) throw TestbedError("turnTls needs turn");
     const char* keepEnv = std::getenv("TERN_KEEP_TESTBED");
     for (int attempt = 1;; ++attempt) {
         auto impl = std::make_unique<Impl>();  // on failure, its destructor stops what was started
         impl->options = options;
+        if (!options.listenAddress.empty()) impl->host = options.listenAddress;
         impl->keep = !options.keepDir.empty() || (keepEnv && std::string(keepEnv) == "1");
         try {
             for (const std::string& name : options.accounts)
@@ -341,6 +473,8 @@ const std::string& Testbed::turnHost() const { return impl_->host; }
 std::uint16_t Testbed::turnPort() const { return impl_->turnPort; }
 const std::string& Testbed::turnSecret() const { return impl_->turnSecret; }
 const std::string& Testbed::turnRealm() const { return impl_->realm; }
+std::uint16_t Testbed::turnTlsPort() const { return impl_->turnTlsPort; }
+const fs::path& Testbed::turnCertificate() const { return impl_->turnCert; }
 std::string Testbed::proxy65Jid() const { return impl_->options.proxy65 ? "proxy." + impl_->domain : std::string(); }
 std::uint16_t Testbed::proxy65Port() const { return impl_->proxy65Port; }
 

@@ -1,4 +1,5 @@
-// tern-testbed: runs a Testbed (Prosody + coturn on 127.0.0.1) for demos and
+// tern-testbed: runs a Testbed (Prosody + coturn on 127.0.0.1, or on --listen's
+// address, e.g. inside a NAT-lab namespace) for demos and
 // manual tests. Prints the facts as shell KEY=VALUE lines (and writes them to
 // --env-file), then READY, and runs until stdin reaches EOF or SIGTERM/SIGINT.
 //
@@ -60,6 +61,10 @@ std::vector<std::pair<std::string, std::string>> facts(const tern::testbed::Test
         out.emplace_back("TERN_TURN_PORT", std::to_string(bed.turnPort()));
         out.emplace_back("TERN_TURN_SECRET", bed.turnSecret());
         out.emplace_back("TERN_TURN_REALM", bed.turnRealm());
+        if (bed.turnTlsPort() != 0) {
+            out.emplace_back("TERN_TURN_TLS_PORT", std::to_string(bed.turnTlsPort()));
+            out.emplace_back("TERN_TURN_CERT", bed.turnCertificate().string());
+        }
     }
     if (bed.proxy65Port() != 0) {
         out.emplace_back("TERN_PROXY65_JID", bed.proxy65Jid());
@@ -119,6 +124,9 @@ int main(int argc, char** argv) {
     app.add_flag("--no-turn", noTurn, "Do not start coturn");
     app.add_flag("--no-bosh", noBosh, "Do not enable BOSH");
     app.add_flag("--no-proxy65", noProxy65, "Do not run the XEP-0065 proxy");
+    app.add_option("--listen", options.listenAddress,
+                   "Listen on (and announce) this IPv4 address instead of 127.0.0.1");
+    app.add_flag("--turn-tls", options.turnTls, "Also run TURN over TLS (self-signed certificate) and announce it");
     app.add_option("--env-file", envFile, "Also write the KEY=VALUE lines to this file (atomically)");
     app.add_option("--keep-dir", keepDir, "Make the testbed directory in here and keep it");
     app.add_flag("--ignore-stdin", ignoreStdin, "Run until SIGTERM/SIGINT only, not until stdin's EOF");

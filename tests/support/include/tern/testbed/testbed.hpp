@@ -1,6 +1,6 @@
 // Real XMPP (Prosody) and TURN (coturn) servers for tests, started on
-// 127.0.0.1 with random free ports and a temporary configuration, and stopped
-// again when the Testbed is destroyed.
+// 127.0.0.1 (or Options::listenAddress) with random free ports and a temporary
+// configuration, and stopped again when the Testbed is destroyed.
 //
 // The servers are children of the calling thread with PR_SET_PDEATHSIG(SIGKILL):
 // start() the Testbed from a thread that outlives it (the test's main thread).
@@ -54,6 +54,16 @@ struct Options {
     // removed by stop(), unless the environment has TERN_KEEP_TESTBED=1.
     std::filesystem::path keepDir;
     std::chrono::milliseconds startTimeout{15000};  // per server, for it to become ready
+    // The IPv4 address every server listens on and announces (XEP-0215 services, the
+    // proxy65 address, coturn's relay address) instead of 127.0.0.1: e.g. the public
+    // segment's address when the testbed runs inside a network namespace (NAT lab).
+    // Empty: 127.0.0.1. The readiness probes connect to this address.
+    std::string listenAddress;
+    // coturn also accepts TURN over TLS (RFC 5766 section 2.1, "turns:" in RFC 7065) on a
+    // second port, with a self-signed certificate made at start for listenAddress
+    // (turnCertificate()), and XEP-0215 announces it (mod_turn_external's tls port).
+    // TURN over TCP on turnPort() is announced either way. Needs turn.
+    bool turnTls = false;
 };
 
 class Testbed {
@@ -71,16 +81,20 @@ public:
     void stop();
 
     const std::string& domain() const;  // "localhost"
-    const std::string& host() const;    // "127.0.0.1", where every server listens
+    const std::string& host() const;    // where every server listens: "127.0.0.1" or Options::listenAddress
     std::uint16_t c2sPort() const;
     std::uint16_t httpPort() const;  // 0 without BOSH
     std::string boshUrl() const;     // "http://127.0.0.1:<port>/http-bind", empty without BOSH
 
     bool hasTurn() const;
-    const std::string& turnHost() const;  // "127.0.0.1"
+    const std::string& turnHost() const;  // host()
     std::uint16_t turnPort() const;       // UDP and TCP; 0 without TURN
     const std::string& turnSecret() const;
     const std::string& turnRealm() const;  // "localhost"
+    std::uint16_t turnTlsPort() const;     // TURN over TLS; 0 without Options::turnTls
+    // PEM certificate of the TLS port (self-signed, subjectAltName IP:host(),
+    // DNS:localhost): what a client trusts. Empty without Options::turnTls.
+    const std::filesystem::path& turnCertificate() const;
 
     std::string proxy65Jid() const;       // "proxy.localhost", empty without proxy65
     std::uint16_t proxy65Port() const;    // 0 without proxy65
