@@ -225,6 +225,7 @@ CodecResult<std::optional<VideoFrame>> Vp8Decoder::decode(const std::uint8_t* da
   // The shortest valid frame is a 3-byte tag plus some data; keyframes carry 7 more bytes.
   if (data == nullptr || size < 3 || size > (1u << 30)) {
     ++d.counts.corrupt_frames;
+    d.waiting_for_keyframe = true;  // like every corrupt frame: the reference chain is broken
     return CodecError{CodecErrorCode::CorruptInput, "vp8: frame too short"};
   }
   int w = 0;

@@ -26,8 +26,11 @@ AudioJitterBuffer::AudioJitterBuffer(Config config) : config_(config) {
 
 std::int64_t AudioJitterBuffer::tsToUs(std::int64_t ts) const {
   // Exact for 48 kHz and 8/16 kHz; the division truncates toward zero for negative values,
-  // which only happens right after a wraparound below the first timestamp.
-  return ts * 1000000 / static_cast<std::int64_t>(config_.clockRate);
+  // which only happens right after a wraparound below the first timestamp. Whole seconds and
+  // the remainder are converted apart: ts * 1000000 would overflow once a hostile sender has
+  // pushed the unwrapped timestamp past 2^43 (about 4300 packets, each 2^31 ahead).
+  const auto rate = static_cast<std::int64_t>(config_.clockRate);
+  return ts / rate * 1000000 + ts % rate * 1000000 / rate;
 }
 
 void AudioJitterBuffer::reset() {

@@ -71,7 +71,9 @@ Expected<std::vector<RtpExtensionView>> RtpPacketView::extensions() const {
         continue;
       }
       const std::uint8_t id = b >> 4;
-      if (id == 15) break;  // RFC 8285 4.2: stop processing
+      // RFC 8285 4.2: ID 15 stops processing. ID 0 is only valid as a padding byte (value 0);
+      // one with a length is no element: stop there too, as libwebrtc does.
+      if (id == 15 || id == 0) break;
       const std::size_t len = std::size_t{b & 0x0fu} + 1;
       ++i;
       if (n - i < len) return MediaError::BadExtension;

@@ -74,7 +74,10 @@ bool VideoFrameAssembler::insert(std::uint16_t seq, std::uint32_t timestamp, boo
       if (!packets_.empty()) ++stats_.framesDropped;
       packets_.clear();
       missing_.clear();
-      anchored_ = false;
+      // Everything up to the old highest is given up: older packets are late from now on, so
+      // that no frame from before the gap comes out after frames already emitted.
+      anchored_ = true;
+      nextSeq_ = highest_ + 1;
       breakChain();
     } else {
       for (std::int64_t s = highest_ + 1; s < ext; ++s) missing_[s] = Missing{nowUs, {}, 0};

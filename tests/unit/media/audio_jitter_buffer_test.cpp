@@ -510,6 +510,38 @@ TEST(AudioJitterBuffer, PeerRestartResets) {
   EXPECT_LE(st.currentDelayUs, 30000);
 }
 
+// Found by fuzz_audio_jitter (fuzz/regressions/fuzz_audio_jitter/): timestamps that each jump
+// by almost 2^31 push the unwrapped timestamp past 2^43, where converting it to microseconds
+// overflowed (undefined behaviour; UBSan reports it in the sanitizer build). Playout must
+// carry on with whatever follows.
+TEST(AudioJitterBuffer, HugeTimestampJumpsDoNotOverflow) {
+  AudioJitterBuffer jb;
+  const Bytes pl = payloadFor(0);
+  std::uint16_t seq = 1;
+  std::uint32_t ts = 0;
+  std::int64_t now = 0;
+  for (int i = 0; i < 5000; ++i, ++seq, now += kFrameUs) {
+    ts += 0x7fffffff;
+    jb.insert(seq, ts, false, pl.data(), pl.size(), now);
+    jb.pull(now);
+  }
+  EXPECT_LE(jb.buffered(), AudioJitterBuffer::Config{}.maxPackets);
+  // A well-behaved stream follows: it plays, in order, at a bounded delay.
+  std::vector<std::uint16_t> played;
+  for (int i = 0; i < 100; ++i, now += kFrameUs) {
+    const Bytes p = payloadFor(i);
+    ts += kFrameTs;
+    jb.insert(static_cast<std::uint16_t>(seq + i), ts, false, p.data(), p.size(), now);
+    const auto pull = jb.pull(now);
+    if (pull.kind == Kind::Frame) played.push_back(pull.seq);
+  }
+  ASSERT_GE(played.size(), 80u);
+  EXPECT_TRUE(std::is_sorted(played.begin(), played.end()));
+  const auto st = jb.stats(now);
+  EXPECT_GE(st.targetDelayUs, AudioJitterBuffer::Config{}.minDelayUs);
+  EXPECT_LE(st.targetDelayUs, AudioJitterBuffer::Config{}.maxDelayUs);
+}
+
 TEST(AudioJitterBuffer, StraySequenceJumpDoesNotReset) {
   AudioJitterBuffer jb;
   const Bytes pl = payloadFor(0);

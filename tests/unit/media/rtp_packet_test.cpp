@@ -94,6 +94,21 @@ TEST(RtpPacket, OneByteIdFifteenStopsProcessing) {
   EXPECT_EQ(ext->size(), 1u);
 }
 
+// Found by fuzz_rtp (fuzz/regressions/fuzz_rtp/): a one-byte element header with ID 0 and a
+// length (0x01: not a padding octet) came out as an element with the reserved ID 0.
+TEST(RtpPacket, OneByteIdZeroWithLengthStopsProcessing) {
+  const Bytes pkt = {0x90, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0xbe, 0xde, 0x00, 0x02,
+                     0x10, 0x42, 0x00, 0x00, 0x01, 0x02, 0x03, 0x00};
+  auto r = parseRtp(pkt.data(), pkt.size());
+  ASSERT_TRUE(r.ok());
+  auto ext = r->extensions();
+  ASSERT_TRUE(ext.ok());
+  ASSERT_EQ(ext->size(), 1u);
+  EXPECT_EQ(ext.value()[0].id, 1);
+  EXPECT_EQ(ext.value()[0].size, 1u);
+  EXPECT_EQ(r->findExtension(0).data, nullptr);
+}
+
 TEST(RtpPacket, ExtensionElementOverrunIsAnError) {
   const Bytes pkt = {0x90, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1,
                      0xbe, 0xde, 0x00, 0x01, 0x1f, 0x01, 0x02, 0x03};  // L=15: 16 bytes

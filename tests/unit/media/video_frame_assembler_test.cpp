@@ -181,6 +181,34 @@ TEST(VideoFrameAssembler, UnrecoverableLossRequestsKeyframe) {
   EXPECT_GE(a.stats().framesDropped, 2u);
 }
 
+// Found by fuzz_video_assembler (fuzz/regressions/fuzz_video_assembler/): after a gap too large
+// to NACK, the packets of a frame already emitted were accepted again and the old frame came
+// out a second time, after newer ones.
+TEST(VideoFrameAssembler, GapTooLargeToNackDoesNotReplayOldFrames) {
+  VideoFrameAssembler::Config cfg;
+  cfg.maxMissing = 12;
+  Stream s;
+  VideoFrameAssembler a(cfg);
+  auto f0 = s.frame(true, 1200);
+  for (auto& p : f0) feed(a, p, 0);
+  ASSERT_EQ(a.popFrames(0).size(), 1u);
+  s.seq = static_cast<std::uint16_t>(s.seq + 100);  // 100 packets lost: no NACK, a keyframe
+  auto f1 = s.frame(false, 1200);
+  for (auto& p : f1) feed(a, p, 10000);
+  EXPECT_TRUE(a.nackList(10000, 20000).empty());
+  // The first frame's packets again (duplicated by the network), before the next popFrames:
+  // late, not a frame.
+  for (auto& p : f0) EXPECT_FALSE(feed(a, p, 20000));
+  EXPECT_TRUE(a.popFrames(20000).empty());  // f1 is a delta frame: dropped
+  EXPECT_TRUE(a.waitingForKeyframe());
+  auto f2 = s.frame(true, 1200);
+  for (auto& p : f2) feed(a, p, 30000);
+  auto out = a.popFrames(30000);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].data, s.frames[2]);
+  EXPECT_EQ(a.stats().keyframesEmitted, 2u);
+}
+
 TEST(VideoFrameAssembler, IncompleteFrameTimesOut) {
   VideoFrameAssembler::Config cfg;
   cfg.frameTimeoutUs = 500000;

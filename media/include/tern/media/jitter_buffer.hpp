@@ -170,6 +170,7 @@ class VideoFrameAssembler {
     std::int64_t keyframeRequestIntervalUs = 500000;  ///< at most one request per interval
     std::size_t maxPackets = 2000;         ///< buffer bound; the oldest frame is given up
     std::size_t maxMissing = 1000;         ///< larger gaps are not NACKed: keyframe instead
+                                           ///< (packets from before the gap are then late)
   };
   struct Stats {
     std::uint64_t packets = 0;

@@ -76,7 +76,8 @@ struct RtpPacketView {
   std::size_t size = 0;
 
   /// RFC 8285 elements of a one-byte (0xBEDE) or two-byte (0x100X) extension block. Padding
-  /// octets are skipped; a one-byte ID of 15 stops processing (section 4.2). An extension with
+  /// octets are skipped; a one-byte ID of 15 stops processing (section 4.2), and so does a
+  /// one-byte ID of 0 with a nonzero length (not a padding octet). An extension with
   /// another profile yields an empty list. Errors: BadExtension if an element overruns the block.
   Expected<std::vector<RtpExtensionView>> extensions() const;
   /// The element with this ID, or nullptr-data view (size 0, data nullptr) if absent/malformed.
