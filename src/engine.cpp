@@ -405,12 +405,17 @@ public:
         }
         gloox::IQ ack(gloox::IQ::Result, iq.from(), iq.id());
         client_.send(ack);
+        if (dispatch->created && dispatch->overruled) {
+            // XEP-0166 7.2.16: the peer's session-initiate won the tie-break; ours is void.
+            for (auto& s : std::vector<std::shared_ptr<FileTransfer::Impl>>(sessions_))
+                if (s->handle() == *dispatch->overruled) s->overruledByPeer();
+        }
         if (dispatch->created) {
             handleOffer(iq.from(), j, dispatch->session);
             return true;
         }
         for (auto& s : sessions_) {
-            if (s->sid() == j.sid && s->peer() == iq.from()) {
+            if (s->sid() == j.sid && s->peer() == iq.from() && !s->isOver()) {
                 auto keep = s;
                 keep->handleJingle(j);
                 return true;

@@ -652,6 +652,12 @@ void FileTransfer::Impl::peerWentOffline() {
            std::nullopt, Error{ErrorCategory::PeerGone, "the peer went offline"});
 }
 
+void FileTransfer::Impl::overruledByPeer() {
+    if (isOver()) return;
+    finish(TransferState::Cancelled, std::nullopt,
+           Error{ErrorCategory::Cancelled, "overruled by the peer's simultaneous session-initiate"});
+}
+
 void FileTransfer::Impl::shutdown() {
     appAttached_ = false;
     *hashCancel_ = true;

@@ -35,6 +35,10 @@ public:
     /// Builds from a session-initiate. Returns false (and terminates) when the offer is unusable.
     /// False when the offer is refused (terminated at once); `refusal` then says why.
     bool takeOffer(const signaling::Jingle& initiate, signaling::SessionHandle handle, std::string& refusal);
+    signaling::SessionHandle handle() const { return handle_; }
+    /// Our session-initiate lost a tie-break against the peer's (XEP-0166 7.2.16): the
+    /// session is void; nothing is sent, the app hears Cancelled.
+    void overruledByPeer();
     Result<bool> accept(const std::string& directory, bool overwrite, std::string* finalPath);
     void decline();
     std::string safeName() const;

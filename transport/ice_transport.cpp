@@ -119,7 +119,15 @@ IceTransport::~IceTransport() {
         nice_agent_attach_recv(agent_, stream_, 1, thread_.context(), nullptr, nullptr);
         g_signal_handlers_disconnect_by_data(agent_, this);
         nice_agent_remove_stream(agent_, stream_);
-        nice_agent_close_async(agent_, nullptr, nullptr);
+        if (!turn_.empty()) {
+            // Releases the TURN allocations. The close completes on the context and holds the
+            // agent (and its sockets) until then; without relays there is nothing to release.
+            thread_.closeStarted();
+            nice_agent_close_async(
+                agent_,
+                [](GObject*, GAsyncResult*, gpointer thread) { static_cast<NetworkThread*>(thread)->closeDone(); },
+                &thread_);
+        }
         g_object_unref(agent_);
     }
 }

@@ -17,6 +17,16 @@ NetworkThread::NetworkThread() {
         threadId_ = std::this_thread::get_id();
         started.set_value();
         run();
+        // Let asynchronous closes finish (they hold the objects they close).
+        auto deadline = std::chrono::steady_clock::now() + kCloseGrace;
+        while (pendingCloses_ > 0 && std::chrono::steady_clock::now() < deadline) {
+            GSource* tick = g_timeout_source_new(10);  // bounds the blocking iteration
+            g_source_set_callback(tick, [](void*) -> int { return G_SOURCE_REMOVE; }, nullptr, nullptr);
+            g_source_attach(tick, context_);
+            g_main_context_iteration(context_, TRUE);
+            g_source_destroy(tick);
+            g_source_unref(tick);
+        }
         g_main_context_pop_thread_default(context_);
     });
     ready.wait();

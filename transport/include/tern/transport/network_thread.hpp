@@ -33,6 +33,14 @@ public:
     bool isCurrent() const;
     GMainContext* context() const { return context_; }
 
+    /// Asynchronous closes (libnice's nice_agent_close_async) that must complete on this
+    /// context before it goes: the thread keeps iterating after stop until the count is
+    /// back to zero (at most kCloseGrace), so that they release their objects (agents,
+    /// sockets, the context itself) instead of leaking them. Network thread only.
+    void closeStarted() { ++pendingCloses_; }
+    void closeDone() { --pendingCloses_; }
+    static constexpr std::chrono::milliseconds kCloseGrace{1000};
+
 private:
     static int drain(void* self);
     void run();
@@ -44,6 +52,7 @@ private:
     std::mutex mutex_;
     std::deque<Task> queue_;  // guarded by mutex_
     bool drainScheduled_ = false;  // guarded by mutex_
+    int pendingCloses_ = 0;        // network thread only
 };
 
 /// A one-shot or repeating timer on a NetworkThread. Create, restart and
