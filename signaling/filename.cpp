@@ -8,7 +8,8 @@ namespace tern::signaling {
 
 namespace {
 
-constexpr std::size_t kMaxNameBytes = 255;
+// 255 (NAME_MAX) less ".part": the file is written as NAME.part until its hash matched.
+constexpr std::size_t kMaxNameBytes = 250;
 constexpr std::size_t kMaxExtensionBytes = 32;  // including the dot
 
 // Decodes one UTF-8 sequence at s[i]; returns its length, 0 if invalid.

@@ -53,32 +53,32 @@ TEST(SanitizeFileName, WindowsDeviceNames) {
   EXPECT_EQ(sanitizeFileName("console.txt"), "console.txt");
 }
 
-TEST(SanitizeFileName, TruncatesTo255BytesKeepingExtension) {
+TEST(SanitizeFileName, TruncatesTo250BytesKeepingExtension) {
   const std::string longName = std::string(300, 'a') + ".tar.gz";
   const std::string out = sanitizeFileName(longName);
-  EXPECT_EQ(out.size(), 255u);
+  EXPECT_EQ(out.size(), 250u);
   EXPECT_EQ(out.substr(out.size() - 3), ".gz");
 
   const std::string plain(300, 'b');
-  EXPECT_EQ(sanitizeFileName(plain), std::string(255, 'b'));
+  EXPECT_EQ(sanitizeFileName(plain), std::string(250, 'b'));
 
   // 2-byte characters: the cut must not split one.
   std::string wide;
   for (int i = 0; i < 150; ++i) wide += "\xc3\xa9";  // é, 300 bytes
   wide += ".txt";
   const std::string cut = sanitizeFileName(wide);
-  EXPECT_LE(cut.size(), 255u);
+  EXPECT_LE(cut.size(), 250u);
   EXPECT_EQ(cut.substr(cut.size() - 4), ".txt");
   const std::string stem = cut.substr(0, cut.size() - 4);
   EXPECT_EQ(stem.size() % 2, 0u);
-  EXPECT_EQ(stem.size(), 250u);
+  EXPECT_EQ(stem.size(), 246u);
 
   // An over-long "extension" is not kept as one.
   const std::string longExt = "x." + std::string(300, 'e');
-  EXPECT_EQ(sanitizeFileName(longExt).size(), 255u);
+  EXPECT_EQ(sanitizeFileName(longExt).size(), 250u);
 
-  // Exactly 255 bytes is untouched.
-  const std::string exact = std::string(251, 'c') + ".bin";
+  // Exactly 250 bytes is untouched.
+  const std::string exact = std::string(246, 'c') + ".bin";
   EXPECT_EQ(sanitizeFileName(exact), exact);
 }
 

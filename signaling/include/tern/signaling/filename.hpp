@@ -18,7 +18,8 @@ namespace tern::signaling {
 ///  - leading dots and whitespace, and trailing dots and whitespace, are stripped
 ///    (no hidden files, no "." / "..", no Windows trailing-dot aliasing);
 ///  - Windows device names (CON, PRN, AUX, NUL, COM1-9, LPT1-9, any extension) get a '_' prefix;
-///  - the result is at most 255 bytes, cut on a UTF-8 boundary, keeping the extension
+///  - the result is at most 250 bytes (so that NAME.part fits the usual 255-byte limit), cut
+///    on a UTF-8 boundary, keeping the extension
 ///    (the part after the last '.', if it is at most 32 bytes);
 ///  - if nothing is left, `fallback` (itself assumed safe) is returned.
 std::string sanitizeFileName(std::string_view offered, std::string_view fallback = "file");
