@@ -536,8 +536,9 @@ struct CallMedia::Impl {
     }
     const int pktTicks = jitterFrameMs / 10;
     const int sinkTicks = sinkMs / 10;
+    // Pull and play in the same tick: a decoded frame reaches the sink at once.
     if (audioRxPhase % pktTicks == 0) pullOne(nowUs, channels);
-    if ((audioRxPhase + 1) % sinkTicks == 0) {
+    if (audioRxPhase % sinkTicks == 0) {
       const std::size_t n = static_cast<std::size_t>(kSamplesPer10Ms) * sinkTicks;
       playout.resize(n * static_cast<std::size_t>(channels));
       AudioFrameInfo info = fifo.pop(playout.data(), n);
@@ -676,7 +677,7 @@ struct CallMedia::Impl {
     const int channels = clampChannels(fmt.channels);
     const int frameMs = clampFrameMs(fmt.frameMs);
     const int ticks = frameMs / 10;
-    const bool due = (audioTxPhase + 1) % ticks == 0;
+    const bool due = audioTxPhase % ticks == 0;  // the first tick captures
     ++audioTxPhase;
     if (!due) return;
     if (!opusEncoder || opusEncoder->config().channels != channels ||

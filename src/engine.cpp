@@ -27,7 +27,10 @@
 #include <openssl/rand.h>
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -328,7 +331,21 @@ public:
 
     void onIncomingCall(std::function<void(std::shared_ptr<Call>)> cb) { callCb_ = std::move(cb); }
 
+    // Signalling latency: a small stanza must not wait for the previous one's ACK (Nagle,
+    // TCP_NODELAY), and our ACKs must not wait either (TCP_QUICKACK, which Linux clears after
+    // a while, so it is armed again on every round). Without them a call's proceed,
+    // session-initiate and session-accept each stall 40 ms (docs/performance.md).
+    void tuneXmppSocket(bool connected) {
+        if (!config_.tuneXmppSocket) return;
+        auto* tcp = dynamic_cast<gloox::ConnectionTCPBase*>(client_.connectionImpl());
+        if (!tcp || tcp->socket() < 0) return;
+        int one = 1;
+        if (connected) (void)::setsockopt(tcp->socket(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        (void)::setsockopt(tcp->socket(), IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+    }
+
     void processEvents() {
+        tuneXmppSocket(false);
         std::uint64_t drained;
         (void)!::read(wakeFd_, &drained, sizeof drained);
         for (int round = 0; round < 64; ++round) {
@@ -544,6 +561,7 @@ public:
     }
 
     void onConnect() override {
+        tuneXmppSocket(true);
         if (!config_.discoverIceServers) return;
         iceReady_ = false;
         gloox::IQ iq(gloox::IQ::Get, gloox::JID(client_.jid().server()), client_.getID());

@@ -3,8 +3,6 @@
 #include <gloox/connectiontcpbase.h>
 #include <gloox/event.h>
 #include <gloox/jid.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <utility>
@@ -68,29 +66,6 @@ bool Endpoint::run(std::function<void(tern::Engine&)> fn) {
 void Endpoint::post(std::function<void(tern::Engine&)> fn) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (running_) queue_.push_back(std::move(fn));
-}
-
-bool Endpoint::setTcpNoDelay(bool on) {
-  bool ok = false;
-  run([&](tern::Engine&) {
-    auto* tcp = dynamic_cast<gloox::ConnectionTCPBase*>(client_->connectionImpl());
-    if (!tcp || tcp->socket() < 0) return;
-    int value = on ? 1 : 0;
-    ok = setsockopt(tcp->socket(), IPPROTO_TCP, TCP_NODELAY, &value, sizeof value) == 0;
-  });
-  return ok;
-}
-
-void Endpoint::setQuickAck(bool on) {
-  quickAck_ = on;
-  run([this](tern::Engine&) { armQuickAck(); });
-}
-
-void Endpoint::armQuickAck() {
-  auto* tcp = dynamic_cast<gloox::ConnectionTCPBase*>(client_->connectionImpl());
-  if (!tcp || tcp->socket() < 0) return;
-  int value = quickAck_ ? 1 : 0;
-  (void)setsockopt(tcp->socket(), IPPROTO_TCP, TCP_QUICKACK, &value, sizeof value);
 }
 
 std::optional<double> Endpoint::pingMs(const std::string& to, std::chrono::milliseconds timeout) {
@@ -186,7 +161,6 @@ void Endpoint::loop() {
       cv_.notify_all();
       break;
     }
-    if (quickAck_) armQuickAck();
     runQueued();
   }
   // Work queued before stop() still runs (waiters of run() are released), then no more.

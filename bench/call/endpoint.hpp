@@ -69,15 +69,6 @@ class Endpoint : public gloox::ConnectionListener,
   /// Queues `fn` for the Endpoint's thread without waiting.
   void post(std::function<void(tern::Engine&)> fn);
 
-  /// Sets TCP_NODELAY on the XMPP connection's socket (on: no Nagle delay for small writes).
-  /// False when the connection is not a plain TCP one or the option cannot be set.
-  bool setTcpNoDelay(bool on);
-
-  /// Keeps TCP_QUICKACK set on the XMPP socket (re-armed after every read; Linux clears it):
-  /// the kernel acknowledges at once instead of delaying ACKs, so that a server that leaves
-  /// Nagle's algorithm on does not hold its next stanza back for the delayed-ACK timeout.
-  void setQuickAck(bool on);
-
   /// XEP-0199 ping of `to` (a full JID): round trip in ms through the server, or nullopt.
   std::optional<double> pingMs(const std::string& to, std::chrono::milliseconds timeout);
 
@@ -94,7 +85,6 @@ class Endpoint : public gloox::ConnectionListener,
  private:
   void loop();
   void runQueued();
-  void armQuickAck();
 
   Account account_;
   tern::Config config_;
@@ -110,7 +100,6 @@ class Endpoint : public gloox::ConnectionListener,
   std::string error_;
   std::optional<Clock::time_point> pong_;
 
-  std::atomic<bool> quickAck_{false};
   std::thread thread_;
   // Touched on the Endpoint's thread only.
   std::unique_ptr<gloox::Client> client_;

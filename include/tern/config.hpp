@@ -67,6 +67,10 @@ struct Config {
     /// Call::setAudioProcessing().
     bool echoCancellation = true;
     bool noiseSuppression = true;
+    /// Set TCP_NODELAY and TCP_QUICKACK on the gloox client's TCP socket, so that Jingle
+    /// stanzas are not held back by Nagle's algorithm and delayed ACKs (40 ms each on Linux,
+    /// several times per call set-up). Off: the socket is left as the app configured it.
+    bool tuneXmppSocket = true;
     /// Media worker threads shared by all calls (Opus/VP8 encode and decode);
     /// 0: one per core.
     int mediaThreads = 0;
