@@ -241,6 +241,32 @@ TEST_F(FileTransferTest, ReceiverKilledSenderReportsWithin15Seconds) {
     EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin"));  // only a .part may remain
 }
 
+// The TURN server carrying a relay-only transfer goes away mid-transfer (frozen
+// with SIGSTOP, so that the suite's later tests still have it: to both peers the
+// relay simply stops forwarding and answering). Both sides report the failure
+// within 15 s, and the receiver keeps no file that looks complete.
+TEST_F(FileTransferTest, TurnServerGoneDuringRelayedTransfer) {
+    ASSERT_GT(bed()->turnPid(), 0);
+    auto [r, s] = startRelayTransferAndWaitForData();
+    ASSERT_FALSE(HasFailure());
+    struct Resume {
+        pid_t pid;
+        ~Resume() { ::kill(pid, SIGCONT); }
+    } resume{bed()->turnPid()};
+    ASSERT_EQ(::kill(bed()->turnPid(), SIGSTOP), 0);
+    auto stoppedAt = std::chrono::steady_clock::now();
+    int sent = exitCode(s.wait(20s));
+    int recv = exitCode(r.wait(20s));
+    auto took = std::chrono::steady_clock::now() - stoppedAt;
+    EXPECT_NE(sent, 0) << readFile(dir_ / "sender.log");
+    EXPECT_NE(sent, -1) << "sender still running 20 s after the relay went away";
+    EXPECT_NE(recv, 0) << readFile(dir_ / "receiver.log");
+    EXPECT_NE(recv, -1) << "receiver still running 20 s after the relay went away";
+    EXPECT_LT(took, 15s);
+    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin"));
+    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin.part"));  // a failed receive removes its part file
+}
+
 // The server (mod_tern_tamper) replaces the sender's DTLS fingerprint: the
 // certificate the sender then presents does not match what was signalled, the
 // receiver refuses the DTLS session and ends the Jingle session with
