@@ -371,6 +371,36 @@ TEST_F(CallTest, FiveSecondOutageIsSurvived) {
     EXPECT_NEAR(tail.rms_dbfs, -13.5, 3);
 }
 
+// The XMPP server stops answering mid-call (frozen with SIGSTOP; resumed at the
+// end for the suite's other tests): media keeps flowing peer to peer, and when the
+// caller hangs up, the callee learns it from the media path (DTLS close) although
+// no session-terminate can reach it.
+TEST_F(CallTest, ServerGoneMidCallMediaGoesOn) {
+    auto b = callee({"--no-audio-processing", "--audio-out", (dir_ / "bob.wav").string()});
+    auto a = caller(bed()->account("bob").jid, {"--no-audio-processing", "--duration", "5"});
+    ASSERT_TRUE(waitForLog("caller.log", "connected with", 30s)) << readFile(dir_ / "caller.log");
+    ASSERT_TRUE(waitForLog("callee.log", "connected with", 30s)) << readFile(dir_ / "callee.log");
+    struct Resume {
+        pid_t pid;
+        ~Resume() { ::kill(pid, SIGCONT); }
+    } resume{bed()->prosodyPid()};
+    ASSERT_EQ(::kill(bed()->prosodyPid(), SIGSTOP), 0);
+    EXPECT_EQ(exitCode(a.wait(60s)), 0) << readFile(dir_ / "caller.log");
+    EXPECT_EQ(exitCode(b.wait(30s)), 0) << readFile(dir_ / "callee.log");
+    EXPECT_NE(readFile(dir_ / "callee.log").find("ended (remote-hung-up)"), std::string::npos)
+        << readFile(dir_ / "callee.log");
+    // The last second of the call, long after the server froze, carried the caller's tone.
+    auto r = tern::samples::WavReader::open((dir_ / "bob.wav").string());
+    ASSERT_TRUE(r);
+    auto pcm = r.value().readAll();
+    ASSERT_TRUE(pcm);
+    const auto& x = pcm.value();
+    ASSERT_GT(x.size(), 48000u * 4);
+    auto tail = tern::media::analyzeTone(x.data() + x.size() - 48000 - 9600, 48000, 1, 48000);
+    EXPECT_NEAR(tail.frequency_hz, 440, 10);
+    EXPECT_NEAR(tail.rms_dbfs, -13.5, 3);
+}
+
 TEST_F(CallTest, Rejected) {
     auto b = callee({"--reject"});
     auto a = caller(bed()->account("bob").jid);
