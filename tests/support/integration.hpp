@@ -5,6 +5,9 @@
 #include "tern/testbed/testbed.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include <csignal>
 
 #include <chrono>
 #include <filesystem>
@@ -13,6 +16,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <thread>
 
@@ -48,6 +52,47 @@ inline std::string readFile(const std::filesystem::path& p) {
     ss << in.rdbuf();
     return ss.str();
 }
+
+/// SHA-256 of a file's bytes, lower-case hex.
+inline std::string sha256File(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+    std::string buf(1 << 16, '\0');
+    while (in) {
+        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+        EVP_DigestUpdate(ctx, buf.data(), static_cast<std::size_t>(in.gcount()));
+    }
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    EVP_DigestFinal_ex(ctx, d, &len);
+    EVP_MD_CTX_free(ctx);
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < len; ++i) {
+        out += digits[d[i] >> 4];
+        out += digits[d[i] & 15];
+    }
+    return out;
+}
+
+/// Freezes a server process (SIGSTOP) for the lifetime of this object and lets it go
+/// on (SIGCONT) when destroyed, even if the test fails: to the peers the server stops
+/// answering, while the suite's later tests still have it.
+class Frozen {
+public:
+    explicit Frozen(pid_t pid) : pid_(pid), ok_(pid > 0 && ::kill(pid, SIGSTOP) == 0) {}
+    ~Frozen() {
+        if (ok_) ::kill(pid_, SIGCONT);
+    }
+    Frozen(const Frozen&) = delete;
+    Frozen& operator=(const Frozen&) = delete;
+    bool ok() const { return ok_; }
+
+private:
+    pid_t pid_;
+    bool ok_;
+};
 
 /// A process's exit code; 128 + signal if it was killed; -1 if it still runs.
 inline int exitCode(std::optional<int> status) {

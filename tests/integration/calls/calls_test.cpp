@@ -87,6 +87,22 @@ protected:
         return tern::media::analyzeTone(pcm.value().data() + skip, pcm.value().size() - skip, 1, 48000);
     }
 
+    // The dominant tone of the last second of a WAV file, leaving out its final 200 ms
+    // (the hang-up).
+    tern::media::ToneAnalysis lastSecond(const fs::path& wav) {
+        auto r = tern::samples::WavReader::open(wav.string());
+        EXPECT_TRUE(r) << wav;
+        if (!r) return {};
+        auto pcm = r.value().readAll();
+        EXPECT_TRUE(pcm);
+        if (!pcm) return {};
+        const auto& x = pcm.value();
+        const std::size_t second = 48000, end = 9600;
+        EXPECT_GT(x.size(), 3 * second) << wav;
+        if (x.size() < second + end) return {};
+        return tern::media::analyzeTone(x.data() + x.size() - second - end, second, 1, 48000);
+    }
+
     // The counters of the pattern frames in a Y4M file, in file order; a frame that does not
     // read back as a pattern counts as nullopt.
     std::vector<std::optional<std::uint32_t>> patternCounters(const fs::path& y4m) {
@@ -360,13 +376,7 @@ TEST_F(CallTest, FiveSecondOutageIsSurvived) {
     EXPECT_EQ(exitCode(a.wait(60s)), 0) << readFile(dir_ / "caller.log");
     EXPECT_EQ(exitCode(b.wait(30s)), 0) << readFile(dir_ / "callee.log");
     // The last second before the hang-up carries the caller's tone again.
-    auto r = tern::samples::WavReader::open((dir_ / "bob.wav").string());
-    ASSERT_TRUE(r);
-    auto pcm = r.value().readAll();
-    ASSERT_TRUE(pcm);
-    ASSERT_GT(pcm.value().size(), 48000u * 3);
-    const auto& x = pcm.value();
-    auto tail = tern::media::analyzeTone(x.data() + x.size() - 48000 - 9600, 48000, 1, 48000);
+    auto tail = lastSecond(dir_ / "bob.wav");
     EXPECT_NEAR(tail.frequency_hz, 440, 10);
     EXPECT_NEAR(tail.rms_dbfs, -13.5, 3);
 }
@@ -380,23 +390,14 @@ TEST_F(CallTest, ServerGoneMidCallMediaGoesOn) {
     auto a = caller(bed()->account("bob").jid, {"--no-audio-processing", "--duration", "5"});
     ASSERT_TRUE(waitForLog("caller.log", "connected with", 30s)) << readFile(dir_ / "caller.log");
     ASSERT_TRUE(waitForLog("callee.log", "connected with", 30s)) << readFile(dir_ / "callee.log");
-    struct Resume {
-        pid_t pid;
-        ~Resume() { ::kill(pid, SIGCONT); }
-    } resume{bed()->prosodyPid()};
-    ASSERT_EQ(::kill(bed()->prosodyPid(), SIGSTOP), 0);
+    tern::testbed::Frozen frozen(bed()->prosodyPid());
+    ASSERT_TRUE(frozen.ok());
     EXPECT_EQ(exitCode(a.wait(60s)), 0) << readFile(dir_ / "caller.log");
     EXPECT_EQ(exitCode(b.wait(30s)), 0) << readFile(dir_ / "callee.log");
     EXPECT_NE(readFile(dir_ / "callee.log").find("ended (remote-hung-up)"), std::string::npos)
         << readFile(dir_ / "callee.log");
     // The last second of the call, long after the server froze, carried the caller's tone.
-    auto r = tern::samples::WavReader::open((dir_ / "bob.wav").string());
-    ASSERT_TRUE(r);
-    auto pcm = r.value().readAll();
-    ASSERT_TRUE(pcm);
-    const auto& x = pcm.value();
-    ASSERT_GT(x.size(), 48000u * 4);
-    auto tail = tern::media::analyzeTone(x.data() + x.size() - 48000 - 9600, 48000, 1, 48000);
+    auto tail = lastSecond(dir_ / "bob.wav");
     EXPECT_NEAR(tail.frequency_hz, 440, 10);
     EXPECT_NEAR(tail.rms_dbfs, -13.5, 3);
 }

@@ -25,29 +25,12 @@ using tern::testbed::Testbed;
 using tern::testbed::detail::Process;
 using tern::testbed::exitCode;
 using tern::testbed::readFile;
+using tern::testbed::sha256File;
 using namespace std::chrono_literals;
 
 namespace {
 
 Testbed* bed() { return tern::testbed::Suite::bed(); }
-
-std::string sha256File(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-    std::vector<char> buf(1 << 20);
-    while (in) {
-        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-        EVP_DigestUpdate(ctx, buf.data(), static_cast<std::size_t>(in.gcount()));
-    }
-    unsigned char d[32];
-    unsigned len = 0;
-    EVP_DigestFinal_ex(ctx, d, &len);
-    EVP_MD_CTX_free(ctx);
-    std::ostringstream out;
-    for (unsigned i = 0; i < len; ++i) out << std::hex << (d[i] >> 4) << (d[i] & 15);
-    return out.str();
-}
 
 void writeRandom(const fs::path& path, std::uint64_t size) {
     std::ofstream out(path, std::ios::binary);
@@ -249,11 +232,8 @@ TEST_F(FileTransferTest, TurnServerGoneDuringRelayedTransfer) {
     ASSERT_GT(bed()->turnPid(), 0);
     auto [r, s] = startRelayTransferAndWaitForData();
     ASSERT_FALSE(HasFailure());
-    struct Resume {
-        pid_t pid;
-        ~Resume() { ::kill(pid, SIGCONT); }
-    } resume{bed()->turnPid()};
-    ASSERT_EQ(::kill(bed()->turnPid(), SIGSTOP), 0);
+    tern::testbed::Frozen frozen(bed()->turnPid());
+    ASSERT_TRUE(frozen.ok());
     auto stoppedAt = std::chrono::steady_clock::now();
     int sent = exitCode(s.wait(20s));
     int recv = exitCode(r.wait(20s));

@@ -273,22 +273,6 @@ std::string writeRandomFile(const std::filesystem::path& path, std::size_t size)
   return hex(digest, len);
 }
 
-std::string sha256File(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<char> buf(1 << 16);
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    EVP_DigestUpdate(ctx, buf.data(), static_cast<std::size_t>(in.gcount()));
-  }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_DigestFinal_ex(ctx, digest, &len);
-  EVP_MD_CTX_free(ctx);
-  return hex(digest, len);
-}
-
 std::size_t countEntries(const char* dir) {
   std::size_t n = 0;
   if (DIR* d = ::opendir(dir)) {

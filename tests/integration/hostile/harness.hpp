@@ -9,6 +9,7 @@
 // sent by one participant is answered by another within the same loop.
 #pragma once
 
+#include "integration.hpp"
 #include "tern/testbed/test_client.hpp"
 #include "tern/testbed/testbed.hpp"
 
@@ -154,7 +155,7 @@ std::string jingleXml(const std::string& action, const std::string& sid, const s
 
 /// Writes `size` random bytes to `path`; returns the SHA-256 (lower-case hex).
 std::string writeRandomFile(const std::filesystem::path& path, std::size_t size);
-std::string sha256File(const std::filesystem::path& path);
+using tern::testbed::sha256File;  // tests/support/integration.hpp
 
 /// Entries of a /proc directory (e.g. "/proc/self/fd"), "." and ".." excluded.
 std::size_t countEntries(const char* dir);
