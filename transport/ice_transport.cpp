@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace tern::transport {
@@ -100,7 +101,14 @@ IceTransport::IceTransport(NetworkThread& thread, IceConfig config, Callbacks ca
     stream_ = nice_agent_add_stream(agent_, 1);
     nice_agent_set_stream_name(agent_, stream_, "application");
     if (config_.portMin || config_.portMax) nice_agent_set_port_range(agent_, stream_, 1, config_.portMin, config_.portMax);
-    for (const auto& server : config_.servers) {
+    // UDP relays first: libnice keeps the first relay candidate of a server and drops the
+    // others as redundant, and a relay over UDP has no head-of-line blocking. TCP and TLS
+    // are there for networks that block UDP, where the UDP allocation never completes.
+    auto servers = config_.servers;
+    std::stable_sort(servers.begin(), servers.end(), [](const IceServerConfig& a, const IceServerConfig& b) {
+        return static_cast<int>(a.protocol) < static_cast<int>(b.protocol);
+    });
+    for (const auto& server : servers) {
         if (server.kind != IceServerConfig::Kind::Turn) continue;
         auto ip = resolve(server.host);
         if (ip.empty()) {
