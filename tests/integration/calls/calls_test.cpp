@@ -12,9 +12,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <sys/wait.h>
 #include <thread>
@@ -129,6 +129,16 @@ protected:
     fs::path dir_;
 };
 
+// The decimal number that follows the first `label` in `text`, or -1.
+long numberAfter(const std::string& text, const std::string& label) {
+    auto at = text.find(label);
+    if (at == std::string::npos) return -1;
+    const char* begin = text.c_str() + at + label.size();
+    char* end = nullptr;
+    long value = std::strtol(begin, &end, 10);
+    return end == begin ? -1 : value;
+}
+
 // Drops a share of the UDP packets sent to a port range on this host (nftables,
 // `numgen random`), below ICE, DTLS and SRTP. Removed again on destruction.
 class PacketLoss {
@@ -167,9 +177,7 @@ public:
             while (std::fgets(buf, sizeof buf, f)) out += buf;
             ::pclose(f);
         }
-        std::smatch m;
-        if (std::regex_search(out, m, std::regex("counter packets ([0-9]+)"))) return std::stol(m[1]);
-        return -1;
+        return numberAfter(out, "counter packets ");
     }
 
 private:
@@ -181,10 +189,10 @@ private:
 
 // "audio frames played N, concealed M" from a tern-call log.
 std::pair<long, long> playedAndConcealed(const std::string& log) {
-    std::smatch m;
-    if (std::regex_search(log, m, std::regex("audio frames played ([0-9]+), concealed ([0-9]+)")))
-        return {std::stol(m[1]), std::stol(m[2])};
-    return {-1, -1};
+    auto at = log.find("audio frames played ");
+    if (at == std::string::npos) return {-1, -1};
+    std::string line = log.substr(at, log.find('\n', at) - at);
+    return {numberAfter(line, "audio frames played "), numberAfter(line, ", concealed ")};
 }
 
 }  // namespace
