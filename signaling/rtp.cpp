@@ -476,75 +476,74 @@ gloox::Tag* serializeRtpDescription(const RtpDescription& d) {
   return tag;
 }
 
-RtpDescription makeOpusOffer(std::uint32_t ssrc, std::string cname, RtpOfferOptions options) {
+namespace {
+
+// What each of Tern's offers has around its one payload type: transport-cc feedback when
+// asked, rtcp-mux, and our source.
+RtpDescription offerWith(std::string media, PayloadType codec, std::uint32_t ssrc, std::string cname,
+                         RtpOfferOptions options) {
   RtpDescription d;
-  d.media = "audio";
+  d.media = std::move(media);
   d.ssrc = ssrc;
+  if (options.transport_cc) {
+    codec.rtcp_fb.push_back({"transport-cc", "", {}});
+    d.header_extensions.push_back({1, kTransportWideCcUri, std::nullopt, {}});
+  }
+  d.payload_types.push_back(std::move(codec));
+  d.rtcp_mux = true;
+  d.sources.push_back(makeSource(ssrc, std::move(cname), std::move(options.msid)));
+  return d;
+}
+
+// The same for what Tern accepts from a peer's offer.
+CodecPreferences preferencesWith(std::string media, CodecPreferences p, std::uint32_t ssrc, std::string cname,
+                                 RtpOfferOptions options) {
+  p.media = std::move(media);
+  if (options.transport_cc) {
+    p.rtcp_fb.push_back({"transport-cc", "", {}});
+    p.header_extensions.push_back(kTransportWideCcUri);
+  }
+  p.ssrc = ssrc;
+  p.cname = std::move(cname);
+  p.msid = std::move(options.msid);
+  return p;
+}
+
+}  // namespace
+
+RtpDescription makeOpusOffer(std::uint32_t ssrc, std::string cname, RtpOfferOptions options) {
   PayloadType opus;
   opus.id = kOpusPayloadType;
   opus.name = "opus";
   opus.clockrate = 48000;
   opus.channels = 2;
   opus.parameters = {{"minptime", "10"}, {"useinbandfec", "1"}};
-  if (options.transport_cc) {
-    opus.rtcp_fb.push_back({"transport-cc", "", {}});
-    d.header_extensions.push_back({1, kTransportWideCcUri, std::nullopt, {}});
-  }
-  d.payload_types.push_back(std::move(opus));
-  d.rtcp_mux = true;
-  d.sources.push_back(makeSource(ssrc, std::move(cname), std::move(options.msid)));
-  return d;
+  return offerWith("audio", std::move(opus), ssrc, std::move(cname), std::move(options));
 }
 
 RtpDescription makeVp8Offer(std::uint32_t ssrc, std::string cname, RtpOfferOptions options) {
-  RtpDescription d;
-  d.media = "video";
-  d.ssrc = ssrc;
   PayloadType vp8;
   vp8.id = kVp8PayloadType;
   vp8.name = "VP8";
   vp8.clockrate = 90000;
   vp8.rtcp_fb = {{"nack", "", {}}, {"nack", "pli", {}}, {"ccm", "fir", {}}};
   if (options.goog_remb) vp8.rtcp_fb.push_back({"goog-remb", "", {}});
-  if (options.transport_cc) {
-    vp8.rtcp_fb.push_back({"transport-cc", "", {}});
-    d.header_extensions.push_back({1, kTransportWideCcUri, std::nullopt, {}});
-  }
-  d.payload_types.push_back(std::move(vp8));
-  d.rtcp_mux = true;
-  d.sources.push_back(makeSource(ssrc, std::move(cname), std::move(options.msid)));
-  return d;
+  return offerWith("video", std::move(vp8), ssrc, std::move(cname), std::move(options));
 }
 
 CodecPreferences opusPreferences(std::uint32_t ssrc, std::string cname, RtpOfferOptions options) {
   CodecPreferences p;
-  p.media = "audio";
   p.codecs.push_back(
       {"opus", 48000, 2, kOpusPayloadType, {{"minptime", "10"}, {"useinbandfec", "1"}}});
-  if (options.transport_cc) {
-    p.rtcp_fb.push_back({"transport-cc", "", {}});
-    p.header_extensions.push_back(kTransportWideCcUri);
-  }
-  p.ssrc = ssrc;
-  p.cname = std::move(cname);
-  p.msid = std::move(options.msid);
-  return p;
+  return preferencesWith("audio", std::move(p), ssrc, std::move(cname), std::move(options));
 }
 
 CodecPreferences vp8Preferences(std::uint32_t ssrc, std::string cname, RtpOfferOptions options) {
   CodecPreferences p;
-  p.media = "video";
   p.codecs.push_back({"VP8", 90000, 1, kVp8PayloadType, {}});
   p.rtcp_fb = {{"nack", "", {}}, {"nack", "pli", {}}, {"ccm", "fir", {}}};
   if (options.goog_remb) p.rtcp_fb.push_back({"goog-remb", "", {}});
-  if (options.transport_cc) {
-    p.rtcp_fb.push_back({"transport-cc", "", {}});
-    p.header_extensions.push_back(kTransportWideCcUri);
-  }
-  p.ssrc = ssrc;
-  p.cname = std::move(cname);
-  p.msid = std::move(options.msid);
-  return p;
+  return preferencesWith("video", std::move(p), ssrc, std::move(cname), std::move(options));
 }
 
 Result<NegotiatedRtp> negotiate(const RtpDescription& remote, const CodecPreferences& local) {

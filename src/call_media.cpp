@@ -138,6 +138,18 @@ struct Endpoint {
   std::shared_ptr<T> object;
   F format{};
   bool known = false;
+
+  // Takes the app's current endpoint; its format is asked once per endpoint.
+  void follow(const std::shared_ptr<T>& current) {
+    if (object != current) {
+      object = current;
+      known = false;
+    }
+    if (object && !known) {
+      format = object->format();
+      known = true;
+    }
+  }
 };
 
 }  // namespace
@@ -322,30 +334,9 @@ struct CallMedia::Impl {
   }
 
   void refreshEndpoints() {
-    if (src.object != cur.audioSource) {
-      src.object = cur.audioSource;
-      src.known = false;
-    }
-    if (src.object && !src.known) {
-      src.format = src.object->format();
-      src.known = true;
-    }
-    if (sink.object != cur.audioSink) {
-      sink.object = cur.audioSink;
-      sink.known = false;
-    }
-    if (sink.object && !sink.known) {
-      sink.format = sink.object->format();
-      sink.known = true;
-    }
-    if (vsrc.object != cur.videoSource) {
-      vsrc.object = cur.videoSource;
-      vsrc.known = false;
-    }
-    if (vsrc.object && !vsrc.known) {
-      vsrc.format = vsrc.object->format();
-      vsrc.known = true;
-    }
+    src.follow(cur.audioSource);
+    sink.follow(cur.audioSink);
+    vsrc.follow(cur.videoSource);
   }
 
   void sendPacket(std::vector<std::uint8_t> packet, bool rtcp) {

@@ -26,17 +26,7 @@ Link::Link(transport::NetworkThread& thread, LinkConfig config, LinkEvents event
       watchdogTimer_(thread) {}
 
 void Link::build(std::shared_ptr<transport::Certificate> cert) {
-    transport::IceTransport::Callbacks cb;
-    cb.candidate = [this](const transport::IceCandidate& c) {
-        if (events_.candidate) events_.candidate(c);
-    };
-    cb.gatheringDone = [this] {
-        if (events_.gatheringDone) events_.gatheringDone();
-    };
-    cb.selected = [this](const transport::SelectedPair& p) {
-        if (events_.selected) events_.selected(p);
-    };
-    ice_ = std::make_unique<transport::IceTransport>(thread_, config_.ice, cb);
+    ice_ = std::make_unique<transport::IceTransport>(thread_, config_.ice, forwardIceEvents(events_));
     ufrag_ = ice_->localUfrag();
     pwd_ = ice_->localPwd();
     dtls_ = std::make_unique<transport::DtlsTransport>(thread_, *ice_, std::move(cert), config_.dtlsRole);
@@ -100,7 +90,7 @@ void Link::remoteGatheringDone() { ice_->remoteGatheringDone(); }
 
 void Link::onSctpState(Transport::State s, const std::string& reason) {
     if (s == Transport::State::Connected) {
-        lastInbound_ = std::chrono::steady_clock::now();
+        silence_.reset(ice_->packetsReceived());
         watchdogTimer_.start(std::chrono::milliseconds(1000), [this] {
             watchdog();
             return !failed_;
@@ -204,15 +194,7 @@ void Link::reportProgress(bool force) {
 }
 
 void Link::watchdog() {
-    auto seen = ice_->packetsReceived();
-    auto now = std::chrono::steady_clock::now();
-    if (seen != inboundSeen_) {
-        inboundSeen_ = seen;
-        lastInbound_ = now;
-        return;
-    }
-    if (now - lastInbound_ >= config_.silenceTimeout)
-        fail(ErrorCategory::PeerGone, "the peer stopped responding");
+    if (silence_.silentFor(ice_->packetsReceived(), config_.silenceTimeout)) fail(ErrorCategory::PeerGone, "the peer stopped responding");
 }
 
 void Link::fail(ErrorCategory category, const std::string& message) {

@@ -6,6 +6,8 @@
 
 #include <tern/error.hpp>
 
+#include "link_common.hpp"
+
 #include "tern/transport/dtls_transport.hpp"
 #include "tern/transport/ice_transport.hpp"
 #include "tern/transport/network_thread.hpp"
@@ -93,8 +95,7 @@ private:
     std::size_t pendingLen_ = 0;  // sender: bytes of buffer_ read but not yet accepted by SCTP
     EVP_MD_CTX* hash_ = nullptr;  // receiver
     std::chrono::steady_clock::time_point lastProgress_;
-    std::chrono::steady_clock::time_point lastInbound_;
-    std::uint64_t inboundSeen_ = 0;
+    SilenceWatch silence_;
     transport::Timer connectTimer_;
     transport::Timer watchdogTimer_;
 };

@@ -19,17 +19,7 @@ MediaLink::MediaLink(transport::NetworkThread& thread, MediaLinkConfig config, M
       watchdogTimer_(thread) {}
 
 void MediaLink::build(std::shared_ptr<transport::Certificate> cert) {
-    transport::IceTransport::Callbacks cb;
-    cb.candidate = [this](const transport::IceCandidate& c) {
-        if (events_.candidate) events_.candidate(c);
-    };
-    cb.gatheringDone = [this] {
-        if (events_.gatheringDone) events_.gatheringDone();
-    };
-    cb.selected = [this](const transport::SelectedPair& p) {
-        if (events_.selected) events_.selected(p);
-    };
-    ice_ = std::make_unique<transport::IceTransport>(thread_, config_.ice, cb);
+    ice_ = std::make_unique<transport::IceTransport>(thread_, config_.ice, forwardIceEvents(events_));
     ufrag_ = ice_->localUfrag();
     pwd_ = ice_->localPwd();
     dtls_ = std::make_unique<transport::DtlsTransport>(thread_, *ice_, std::move(cert), config_.dtlsRole,
@@ -73,8 +63,7 @@ void MediaLink::onSrtpState(Transport::State s, const std::string& reason) {
     if (s == Transport::State::Connected) {
         connected_ = true;
         connectTimer_.cancel();
-        lastInbound_ = std::chrono::steady_clock::now();
-        inboundSeen_ = ice_->packetsReceived();
+        silence_.reset(ice_->packetsReceived());
         watchdogTimer_.start(std::chrono::milliseconds(1000), [this] {
             watchdog();
             return !failed_;
@@ -98,14 +87,7 @@ void MediaLink::onSrtpState(Transport::State s, const std::string& reason) {
 }
 
 void MediaLink::watchdog() {
-    auto seen = ice_->packetsReceived();
-    auto now = std::chrono::steady_clock::now();
-    if (seen != inboundSeen_) {
-        inboundSeen_ = seen;
-        lastInbound_ = now;
-        return;
-    }
-    if (now - lastInbound_ >= config_.silenceTimeout) fail(ErrorCategory::PeerGone, "the peer stopped sending");
+    if (silence_.silentFor(ice_->packetsReceived(), config_.silenceTimeout)) fail(ErrorCategory::PeerGone, "the peer stopped sending");
 }
 
 void MediaLink::fail(ErrorCategory category, const std::string& message) {

@@ -8,6 +8,8 @@
 
 #include <tern/error.hpp>
 
+#include "link_common.hpp"
+
 #include "tern/transport/dtls_transport.hpp"
 #include "tern/transport/ice_transport.hpp"
 #include "tern/transport/network_thread.hpp"
@@ -82,8 +84,7 @@ private:
     std::string ufrag_, pwd_;
     bool connected_ = false;
     bool failed_ = false;
-    std::chrono::steady_clock::time_point lastInbound_;
-    std::uint64_t inboundSeen_ = 0;
+    SilenceWatch silence_;
     transport::Timer connectTimer_;
     transport::Timer watchdogTimer_;
 };

@@ -18,25 +18,6 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kLogLines = 200;
 constexpr auto kPumpSlice = std::chrono::milliseconds(50);
 
-// Any child element of an IQ, kept as a raw Tag: lets tests send and read
-// payloads for which gloox has no class.
-class RawPayload : public gloox::StanzaExtension {
-public:
-    RawPayload(int type, std::string filter, gloox::Tag* tag)
-        : gloox::StanzaExtension(type), filter_(std::move(filter)), tag_(tag) {}
-    const std::string& filterString() const override { return filter_; }
-    gloox::StanzaExtension* newInstance(const gloox::Tag* tag) const override {
-        return new RawPayload(extensionType(), filter_, tag ? tag->clone() : nullptr);
-    }
-    gloox::Tag* tag() const override { return tag_ ? tag_->clone() : nullptr; }
-    gloox::StanzaExtension* clone() const override { return newInstance(tag_.get()); }
-    const gloox::Tag* raw() const { return tag_.get(); }
-
-private:
-    std::string filter_;
-    std::unique_ptr<gloox::Tag> tag_;
-};
-
 std::string describe(gloox::ConnectionError e) {
     switch (e) {
         case gloox::ConnNoError: return "no error";

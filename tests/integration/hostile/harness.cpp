@@ -25,23 +25,7 @@ constexpr int kExtJingle = gloox::ExtUser + 0x5a1;
 constexpr int kExtError = gloox::ExtUser + 0x5a2;
 constexpr const char* kJingleNs = "urn:xmpp:jingle:1";
 
-// One IQ child element kept as a raw Tag.
-class Raw : public gloox::StanzaExtension {
-public:
-  Raw(int type, std::string filter, gloox::Tag* tag)
-      : gloox::StanzaExtension(type), filter_(std::move(filter)), tag_(tag) {}
-  const std::string& filterString() const override { return filter_; }
-  gloox::StanzaExtension* newInstance(const gloox::Tag* tag) const override {
-    return new Raw(extensionType(), filter_, tag ? tag->clone() : nullptr);
-  }
-  gloox::Tag* tag() const override { return tag_ ? tag_->clone() : nullptr; }
-  gloox::StanzaExtension* clone() const override { return newInstance(tag_.get()); }
-  const gloox::Tag* raw() const { return tag_.get(); }
-
-private:
-  std::string filter_;
-  std::unique_ptr<gloox::Tag> tag_;
-};
+using Raw = tern::testbed::RawPayload;
 
 class Collector : public gloox::TagHandler {
 public:

@@ -68,24 +68,7 @@ constexpr const char* kPython = "/usr/bin/python3";
 tern::testbed::Testbed* bed() { return tern::testbed::Suite::bed(); }
 
 // One payload element of a stanza as a gloox::Tag, so that Tern's parsers see the wire XML.
-class TagExtension : public gloox::StanzaExtension {
- public:
-  TagExtension(int type, std::string filter, gloox::Tag* tag = nullptr)
-      : StanzaExtension(type), filter_(std::move(filter)), tag_(tag) {}
-  const std::string& filterString() const override { return filter_; }
-  gloox::StanzaExtension* newInstance(const gloox::Tag* tag) const override {
-    return new TagExtension(extensionType(), filter_, tag ? tag->clone() : nullptr);
-  }
-  gloox::Tag* tag() const override { return tag_ ? tag_->clone() : nullptr; }
-  gloox::StanzaExtension* clone() const override {
-    return new TagExtension(extensionType(), filter_, tag_ ? tag_->clone() : nullptr);
-  }
-  const gloox::Tag* payload() const { return tag_.get(); }
-
- private:
-  std::string filter_;
-  std::unique_ptr<gloox::Tag> tag_;
-};
+using TagExtension = tern::testbed::RawPayload;
 
 constexpr int kExtJingle = gloox::ExtUser + 0x1a10;
 constexpr int kExtJmiBase = gloox::ExtUser + 0x1a20;
@@ -107,12 +90,13 @@ class JingleShim : public gloox::IqHandler, public gloox::MessageHandler {
   JingleShim(AiortcPeer& peer, const fs::path& log)
       : peer_(peer), client_(*bed(), "aiortc", TestClient::Transport::Tcp, "shim"), log_(log) {
     auto& c = client_.client();
-    c.registerStanzaExtension(new TagExtension(kExtJingle, kJingleFilter));
+    c.registerStanzaExtension(new TagExtension(kExtJingle, kJingleFilter, nullptr));
     c.registerIqHandler(this, kExtJingle);
     for (int i = 0; i < 7; ++i) {
       c.registerStanzaExtension(
           new TagExtension(kExtJmiBase + i, "/message/" + std::string(kJmiElements[i]) +
-                                                "[@xmlns='" + sig::ns::kJingleMessage + "']"));
+                                                "[@xmlns='" + sig::ns::kJingleMessage + "']",
+                           nullptr));
     }
     c.registerMessageHandler(this);
   }
@@ -160,9 +144,9 @@ class JingleShim : public gloox::IqHandler, public gloox::MessageHandler {
   bool handleIq(const gloox::IQ& iq) override {
     if (iq.subtype() != gloox::IQ::Set) return false;
     const auto* ext = iq.findExtension<TagExtension>(kExtJingle);
-    if (!ext || !ext->payload()) return false;
-    log("<- " + ext->payload()->xml());
-    auto parsed = sig::parseJingle(*ext->payload());
+    if (!ext || !ext->raw()) return false;
+    log("<- " + ext->raw()->xml());
+    auto parsed = sig::parseJingle(*ext->raw());
     if (!parsed) {
       fail("Tern sent Jingle we cannot parse: " + parsed.error().text);
       return reply(iq, parsed.error());
@@ -214,9 +198,9 @@ class JingleShim : public gloox::IqHandler, public gloox::MessageHandler {
     if (msg.from().bare() != ternBare()) return;  // e.g. our own <accept/> copy
     for (int i = 0; i < 7; ++i) {
       const auto* ext = msg.findExtension<TagExtension>(kExtJmiBase + i);
-      if (!ext || !ext->payload()) continue;
-      log("<- " + ext->payload()->xml());
-      auto m = sig::parseJmi(*ext->payload());
+      if (!ext || !ext->raw()) continue;
+      log("<- " + ext->raw()->xml());
+      auto m = sig::parseJmi(*ext->raw());
       if (!m) {
         fail("Tern sent a JMI message we cannot parse: " + m.error().text);
         return;

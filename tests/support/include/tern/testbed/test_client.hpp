@@ -8,6 +8,7 @@
 #include <gloox/iq.h>
 #include <gloox/iqhandler.h>
 #include <gloox/loghandler.h>
+#include <gloox/stanzaextension.h>
 #include <gloox/tag.h>
 
 #include <chrono>
@@ -32,6 +33,25 @@ struct IqReply {
     gloox::IQ::IqType type = gloox::IQ::Invalid;  // Result or Error
     std::unique_ptr<gloox::Tag> payload;          // the reply's child named like the request's payload, if any
     std::string error;                            // for an Error reply: its <error/> element as XML
+};
+
+/// Any child element of an IQ, kept as a raw Tag: lets tests send and read payloads for
+/// which gloox has no class (register one per element with the client, by XPath filter).
+class RawPayload : public gloox::StanzaExtension {
+public:
+    RawPayload(int type, std::string filter, gloox::Tag* tag)
+        : gloox::StanzaExtension(type), filter_(std::move(filter)), tag_(tag) {}
+    const std::string& filterString() const override { return filter_; }
+    gloox::StanzaExtension* newInstance(const gloox::Tag* tag) const override {
+        return new RawPayload(extensionType(), filter_, tag ? tag->clone() : nullptr);
+    }
+    gloox::Tag* tag() const override { return tag_ ? tag_->clone() : nullptr; }
+    gloox::StanzaExtension* clone() const override { return newInstance(tag_.get()); }
+    const gloox::Tag* raw() const { return tag_.get(); }
+
+private:
+    std::string filter_;
+    std::unique_ptr<gloox::Tag> tag_;
 };
 
 class TestClient : public gloox::ConnectionListener, public gloox::LogHandler, public gloox::IqHandler {
