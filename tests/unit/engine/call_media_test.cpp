@@ -508,7 +508,16 @@ TEST(CallMedia, TenPercentLossStaysContinuousThroughFecAndConcealment) {
   p.b->setAudioSink(sinkB);
   p.b->setAudioSource(std::make_shared<ToneSource>(1000, 1, 20));
   p.start();
-  ASSERT_TRUE(sinkB->waitFrames(250, std::chrono::seconds(10)));  // 5 s
+  // 5 s of audio. The fraction lost of a receiver report covers its own interval only, and
+  // an interval of 8% random loss can be clean: keep the largest the sender saw.
+  double largestFractionLost = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool heard = false;
+  while (!heard && std::chrono::steady_clock::now() < deadline) {
+    heard = sinkB->waitFrames(250, std::chrono::milliseconds(100));
+    largestFractionLost = std::max(largestFractionLost, p.a->stats().audioSend.fractionLost);
+  }
+  ASSERT_TRUE(heard);
   p.a->stop();
   p.b->stop();
 
@@ -536,19 +545,19 @@ TEST(CallMedia, TenPercentLossStaysContinuousThroughFecAndConcealment) {
   const double dropped = static_cast<double>(p.wireAB.rtpDropped()) / p.wireAB.rtpSent();
   std::printf(
       "dropped %.1f%% of %llu; decoded %llu, concealed %llu, recovered (FEC) %llu; "
-      "receiver lost %llu, sender sees fraction lost %.3f\n",
+      "receiver lost %llu, sender saw fraction lost up to %.3f\n",
       100 * dropped, static_cast<unsigned long long>(p.wireAB.rtpSent()),
       static_cast<unsigned long long>(sb.audioReceive.framesDecoded),
       static_cast<unsigned long long>(sb.audioReceive.framesConcealed),
       static_cast<unsigned long long>(sb.audioReceive.framesRecovered),
-      static_cast<unsigned long long>(sb.audioReceive.packetsLost), sa.audioSend.fractionLost);
+      static_cast<unsigned long long>(sb.audioReceive.packetsLost), largestFractionLost);
   EXPECT_GT(dropped, 0.05);
   EXPECT_GT(sb.audioReceive.framesConcealed + sb.audioReceive.framesRecovered, 0u);
   EXPECT_GT(sb.audioReceive.framesRecovered, 0u);
   EXPECT_GT(sinkB->recovered() + sinkB->concealed(), 0u);  // and the sink was told
   EXPECT_GT(sb.audioReceive.packetsLost, 0u);
   // The loss reached the sender through RTCP receiver reports.
-  EXPECT_GT(sa.audioSend.fractionLost, 0.0);
+  EXPECT_GT(largestFractionLost, 0.0);
   EXPECT_GT(sa.audioSend.packetsLost, 0u);
 }
 
