@@ -41,7 +41,7 @@ protected:
         fs::create_directories(dir_);
     }
     void TearDown() override {
-        if (!HasFailure()) fs::remove_all(dir_);
+        if (!HasFailure() && !std::getenv("TERN_KEEP_TEST_DIRS")) fs::remove_all(dir_);
     }
 
     std::vector<std::string> account(const std::string& name, const std::string& resource) {
@@ -141,6 +141,9 @@ long numberAfter(const std::string& text, const std::string& label) {
 
 // Drops a share of the UDP packets sent to a port range on this host (nftables,
 // `numgen random`), below ICE, DTLS and SRTP. Removed again on destruction.
+// The rule sits on the input hook, where a network loses packets: a drop on the output
+// hook fails the sender's sendto() with EPERM, which no network does and which coturn
+// takes for a dead socket (it closes the allocation that sent it).
 class PacketLoss {
 public:
     static std::optional<PacketLoss> create(int lo, int hi, int percent, std::string& why) {
@@ -157,8 +160,8 @@ public:
             return std::nullopt;
         }
         l.active_ = true;  // removed again, even if a step below fails
-        if (!l.run("add chain inet " + l.table_ + " out '{ type filter hook output priority 0; }'") ||
-            !l.run("add rule inet " + l.table_ + " out '" + rule + "'")) {
+        if (!l.run("add chain inet " + l.table_ + " in '{ type filter hook input priority 0; }'") ||
+            !l.run("add rule inet " + l.table_ + " in '" + rule + "'")) {
             why = "nft refused the loss rule";
             return std::nullopt;
         }

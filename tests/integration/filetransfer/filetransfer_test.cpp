@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -54,7 +55,7 @@ protected:
         fs::create_directories(dir_ / "in");
     }
     void TearDown() override {
-        if (!HasFailure()) fs::remove_all(dir_);
+        if (!HasFailure() && !std::getenv("TERN_KEEP_TEST_DIRS")) fs::remove_all(dir_);
     }
 
     std::vector<std::string> account(const std::string& name, const std::string& resource, bool bosh = false) {
