@@ -10,6 +10,8 @@
 #include <csignal>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -109,6 +111,18 @@ inline bool waitForText(const std::filesystem::path& file, const std::string& te
         std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a log file for an event
     }
     return false;
+}
+
+// Removes a test's working directory when the test passed, unless TERN_KEEP_TEST_DIRS=1;
+// otherwise says where it is (docs/testing.md).
+inline void finishTestDir(const std::filesystem::path& dir, bool failed) {
+    const char* keep = std::getenv("TERN_KEEP_TEST_DIRS");
+    if (!failed && !(keep && std::string(keep) == "1")) {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+        return;
+    }
+    std::printf("[ kept     ] %s\n", dir.c_str());
 }
 
 }  // namespace tern::testbed

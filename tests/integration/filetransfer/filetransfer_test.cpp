@@ -55,7 +55,7 @@ protected:
         fs::create_directories(dir_ / "in");
     }
     void TearDown() override {
-        if (!HasFailure() && !std::getenv("TERN_KEEP_TEST_DIRS")) fs::remove_all(dir_);
+        tern::testbed::finishTestDir(dir_, HasFailure());
     }
 
     std::vector<std::string> account(const std::string& name, const std::string& resource, bool bosh = false) {
