@@ -84,6 +84,9 @@ IceTransport::IceTransport(NetworkThread& thread, IceConfig config, Callbacks ca
         g_object_set(agent_, "stun-server", ip.c_str(), "stun-server-port", static_cast<guint>(server.port), nullptr);
         break;  // libnice takes one STUN server
     }
+    // Ta (RFC 8445 14.2): a check every 5 ms instead of libnice's 20; connectivity checks of a
+    // call or transfer then finish within a few milliseconds on a good path.
+    g_object_set(agent_, "stun-pacing-timer", 5u, nullptr);
     g_signal_connect(agent_, "new-candidate-full", G_CALLBACK(&IceTransport::onCandidate), this);
     g_signal_connect(agent_, "candidate-gathering-done", G_CALLBACK(&IceTransport::onGatheringDone), this);
     g_signal_connect(agent_, "component-state-changed", G_CALLBACK(&IceTransport::onComponentState), this);
