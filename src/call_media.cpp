@@ -385,6 +385,17 @@ struct CallMedia::Impl {
         m::AudioJitterBuffer::Config jc;
         jc.clockRate = static_cast<std::uint32_t>(cfg.audioClockRate);
         jc.frameMs = static_cast<std::uint32_t>(jitterFrameMs);
+        // Pulled on any 10 ms tick on which the sink needs audio (audioReceive()), so a frame
+        // is played within a tick of its due time; the minimum delay is the buffer's own
+        // margin for a clean path (half a 20 ms frame above the fastest transit).
+        jc.pullIntervalMs = 10;
+        jc.minDelayUs = 10000;
+        // Once the path (or this process's scheduling) has shown a late packet, keep room for
+        // it for a while: the peak-held target decays by 2 ms per second.
+        jc.peakDecayPerSecondUs = 2000;
+        jc.quantile = 1.0;
+        // With in-band FEC, a loss makes the buffer keep the next packet at hand for 10 s.
+        if (cfg.opusFec) jc.fecHoldUs = 10000000;
         jitter.emplace(jc);
         opusDecoder.reset();  // frame size of the concealment follows the stream
       }
@@ -525,12 +536,26 @@ struct CallMedia::Impl {
       opusDecoder.reset();
       decoderChannels = channels;
     }
-    const int pktTicks = jitterFrameMs / 10;
     const int sinkTicks = sinkMs / 10;
-    // Pull and play in the same tick: a decoded frame reaches the sink at once.
-    if (audioRxPhase % pktTicks == 0) pullOne(nowUs, channels);
-    if (audioRxPhase % sinkTicks == 0) {
+    bool popTick = audioRxPhase % sinkTicks == 0;
+    if (!popTick && !decodedAny && jitter) {
+      // A sink taking 20 ms frames: until the first frame is decoded, look on every tick, and
+      // start the sink's cadence on the tick the first frame falls due. What such a look
+      // yields before that is silence, which the next sink frame brings anyway: dropped.
+      pullOne(nowUs, channels);
+      if (decodedAny) {
+        audioRxPhase = 0;
+        popTick = true;
+      } else {
+        fifo.reset(channels);
+      }
+    }
+    if (popTick) {
       const std::size_t n = static_cast<std::size_t>(kSamplesPer10Ms) * sinkTicks;
+      // Pull while the sink's frame is not covered, and play in the same tick. Until a frame
+      // is due each pull yields 10 ms (silence), so the first frame is pulled on the tick it
+      // falls due and the following ones keep that phase, not a phase fixed at call start.
+      for (int i = 0; i < 4 && fifo.samplesPerChannel() < n; ++i) pullOne(nowUs, channels);
       playout.resize(n * static_cast<std::size_t>(channels));
       AudioFrameInfo info = fifo.pop(playout.data(), n);
       if (cur.muteAudioReceive) {
@@ -556,16 +581,17 @@ struct CallMedia::Impl {
     if (d.ok()) opusDecoder.emplace(std::move(d).value());
   }
 
+  // One pull from the jitter buffer: a decoded, recovered or concealed frame, or 10 ms of
+  // silence when there is nothing to play yet (so the next tick asks again).
   void pullOne(std::int64_t nowUs, int channels) {
-    const std::size_t frameSamples =
-        static_cast<std::size_t>(kSamplesPer10Ms) * (jitterFrameMs / 10);
+    const std::size_t tickSamples = static_cast<std::size_t>(kSamplesPer10Ms);
     if (!jitter) {
-      fifo.pushSilence(frameSamples);
+      fifo.pushSilence(tickSamples);
       return;
     }
     ensureDecoder(channels);
     if (!opusDecoder) {
-      fifo.pushSilence(frameSamples);
+      fifo.pushSilence(tickSamples);
       return;
     }
     m::AudioJitterBuffer::Pull p = jitter->pull(nowUs);
@@ -608,7 +634,7 @@ struct CallMedia::Impl {
       conceal(info);
       return;
     }
-    fifo.pushSilence(frameSamples);
+    fifo.pushSilence(tickSamples);
   }
 
   void conceal(AudioFrameInfo info) {

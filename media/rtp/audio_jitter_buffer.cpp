@@ -22,6 +22,8 @@ AudioJitterBuffer::AudioJitterBuffer(Config config) : config_(config) {
   config_.maxDelayUs = std::max(config_.maxDelayUs, config_.minDelayUs);
   frameTs_ = static_cast<std::int64_t>(config_.clockRate) * config_.frameMs / 1000;
   frameUs_ = static_cast<std::int64_t>(config_.frameMs) * 1000;
+  pullMarginUs_ = (config_.pullIntervalMs > 0 ? static_cast<std::int64_t>(config_.pullIntervalMs) * 1000
+                                              : frameUs_) / 2;
 }
 
 std::int64_t AudioJitterBuffer::tsToUs(std::int64_t ts) const {
@@ -53,7 +55,10 @@ std::int64_t AudioJitterBuffer::peakAt(std::int64_t nowUs) const {
 }
 
 std::int64_t AudioJitterBuffer::targetDelayUs(std::int64_t nowUs) const {
-  const std::int64_t t = std::max(quantileSpreadUs_ + frameUs_ / 2, peakAt(nowUs));
+  std::int64_t t = std::max(quantileSpreadUs_ + frameUs_ / 2, peakAt(nowUs));
+  if (config_.fecHoldUs > 0 && lastLossUs_ && nowUs - *lastLossUs_ < config_.fecHoldUs) {
+    t = std::max(t, quantileSpreadUs_ + frameUs_ + pullMarginUs_);
+  }
   return std::clamp(t, config_.minDelayUs, config_.maxDelayUs);
 }
 
@@ -164,7 +169,7 @@ AudioJitterBuffer::Pull AudioJitterBuffer::makeFrame(std::map<std::int64_t, Pack
 
 AudioJitterBuffer::Pull AudioJitterBuffer::pull(std::int64_t nowUs) {
   Pull out;
-  const std::int64_t half = frameUs_ / 2;
+  const std::int64_t half = pullMarginUs_;
   if (packets_.empty()) {
     out.reason = started_ ? Pull::Reason::Empty : Pull::Reason::Buffering;
     return out;
@@ -211,6 +216,7 @@ AudioJitterBuffer::Pull AudioJitterBuffer::pull(std::int64_t nowUs) {
         // Their slots went by while the buffer was empty (an outage): count them lost and
         // resume with the first packet at its own due time, without spending periods on them.
         stats_.lost += static_cast<std::uint64_t>(missing);
+        lastLossUs_ = nowUs;
         nextSeq_ = first->first;
         // Those slots passed (concealed by the caller): the first packet after them is not a
         // DTX gap, and if it is not due yet the period is one more to conceal.
@@ -221,6 +227,7 @@ AudioJitterBuffer::Pull AudioJitterBuffer::pull(std::int64_t nowUs) {
         // The slot of the last missing one has come: count the others lost and report that
         // one, with the FEC source.
         stats_.lost += static_cast<std::uint64_t>(missing - 1);
+        if (missing > 1) lastLossUs_ = nowUs;
         nextSeq_ = first->first - 1;
         slotTs_ = first->second.ts - frameTs_;
       }
@@ -241,6 +248,7 @@ AudioJitterBuffer::Pull AudioJitterBuffer::pull(std::int64_t nowUs) {
     ++nextSeq_;  // not remembered as played: if it still arrives, it counts as late
     slotTs_ += frameTs_;
     ++stats_.lost;
+    lastLossUs_ = nowUs;
     ++stats_.concealed;
     return out;
   }

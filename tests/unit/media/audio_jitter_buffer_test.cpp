@@ -574,5 +574,79 @@ TEST(AudioJitterBuffer, TenMillisecondFrames) {
   EXPECT_GE(frames, 297u);
 }
 
+// Pulled every 10 ms (a media tick) instead of once per 20 ms frame: a frame is handed out
+// at most half a tick before its due time (fastest transit + target delay), not half a frame.
+TEST(AudioJitterBuffer, PullIntervalSetsHowEarlyAFrameMayLeave) {
+  AudioJitterBuffer::Config cfg;
+  cfg.minDelayUs = 10000;
+  cfg.pullIntervalMs = 10;
+  AudioJitterBuffer jb(cfg);
+  const Bytes pl = payloadFor(0);
+  // Transit 1 ms, no spread: due at 1 ms + target (10 ms: half a frame above the spread).
+  jb.insert(0, 0, true, pl.data(), pl.size(), 1000);
+  const std::int64_t due = 1000 + jb.targetDelayUs(1000);
+  EXPECT_EQ(jb.targetDelayUs(1000), 10000);
+  EXPECT_EQ(jb.pull(due - 5001).kind, Kind::Nothing) << "more than half a tick early";
+  auto p = jb.pull(due - 5000);
+  ASSERT_EQ(p.kind, Kind::Frame);
+  EXPECT_EQ(indexOf(p.payload), 0);
+
+  // The default (one pull per frame) lets a frame leave up to half a frame early.
+  AudioJitterBuffer::Config perFrame;
+  perFrame.minDelayUs = 10000;
+  AudioJitterBuffer jb2(perFrame);
+  jb2.insert(0, 0, true, pl.data(), pl.size(), 1000);
+  EXPECT_EQ(jb2.pull(due - 10000).kind, Kind::Frame);
+}
+
+// With fecHoldUs, a loss raises the target to a frame above the pull margin for a while: the
+// packet after the next lost one is then at hand when the lost one's slot comes, and its FEC
+// is handed out with the Lost report. Pulled every 10 ms, packets every 20 ms, 1 ms transit.
+TEST(AudioJitterBuffer, FecHoldKeepsTheNextPacketAtHandAfterALoss) {
+  AudioJitterBuffer::Config cfg;
+  cfg.minDelayUs = 10000;
+  cfg.pullIntervalMs = 10;
+  cfg.fecHoldUs = 10000000;
+  AudioJitterBuffer jb(cfg);
+  const std::set<int> lost = {50, 150};
+  std::vector<AudioJitterBuffer::Pull> lostPulls;
+  int waitingAfterFirstLoss = 0;  // pulls the caller must conceal with nothing decodable
+  std::int64_t targetBefore = 0, targetAfter = 0;
+  int next = 0, hold = 0;
+  for (std::int64_t now = 0; now < 4000000; now += 10000) {
+    // Packets sent at i * 20 ms arrive 1 ms later; insert those that have arrived.
+    while (next * kFrameUs + 1000 <= now) {
+      if (lost.count(next) == 0) {
+        const Bytes pl = payloadFor(next);
+        jb.insert(static_cast<std::uint16_t>(next), static_cast<std::uint32_t>(next) * kFrameTs,
+                  false, pl.data(), pl.size(), next * kFrameUs + 1000);
+      }
+      ++next;
+    }
+    if (now == 900000) targetBefore = jb.targetDelayUs(now);
+    if (now == 3900000) targetAfter = jb.targetDelayUs(now);
+    // A 20 ms frame covers two ticks: pull on every other tick once playing (as the call
+    // media does when its 10 ms sink has consumed the frame).
+    if (hold > 0) {
+      --hold;
+      continue;
+    }
+    auto p = jb.pull(now);
+    if (p.kind == Kind::Lost) lostPulls.push_back(p);
+    if (p.kind == Kind::Nothing && (p.reason == Reason::Waiting || p.reason == Reason::Empty) &&
+        !lostPulls.empty())
+      ++waitingAfterFirstLoss;
+    if (p.kind != Kind::Nothing) hold = 1;
+  }
+  EXPECT_EQ(targetBefore, 10000);
+  EXPECT_EQ(targetAfter, kFrameUs + 5000);
+  ASSERT_EQ(lostPulls.size(), 2u);
+  // The first loss finds the buffer at the clean-path target; from then on the next packet is
+  // there when a lost one's slot comes, and no slot has to wait for it (concealment).
+  ASSERT_FALSE(lostPulls[1].payload.empty()) << "the next packet's FEC was not at hand";
+  EXPECT_EQ(indexOf(lostPulls[1].payload), 151);
+  EXPECT_EQ(waitingAfterFirstLoss, 0) << "a slot waited for a packet after the first loss";
+}
+
 }  // namespace
 }  // namespace tern::media

@@ -54,8 +54,15 @@ class AudioJitterBuffer {
  public:
   struct Config {
     std::uint32_t clockRate = 48000;
-    std::uint32_t frameMs = 20;                ///< 10 or 20 (one pull() per frame)
+    std::uint32_t frameMs = 20;                ///< 10 or 20
+    /// How often the caller calls pull() while a frame may be due (0: once per frame). A frame
+    /// is handed out up to half of this early, so that on average it is played at its due time.
+    std::uint32_t pullIntervalMs = 0;
     std::int64_t minDelayUs = 20000;
+    /// After a lost frame, hold at least one frame more than the pull margin for this long, so
+    /// that the packet after a lost one (whose in-band FEC rebuilds it) has arrived when the
+    /// lost one's slot comes (0: off).
+    std::int64_t fecHoldUs = 0;
     std::int64_t maxDelayUs = 500000;
     double quantile = 0.95;                    ///< of the transit spread over the window
     std::size_t historyPackets = 500;          ///< window of the delay statistics (~10 s)
@@ -143,6 +150,8 @@ class AudioJitterBuffer {
   std::int64_t quantileSpreadUs_ = 0;
   std::int64_t peakUs_ = 0;
   std::int64_t peakSetUs_ = 0;
+  std::int64_t pullMarginUs_ = 0;               // a frame may leave this much before it is due
+  std::optional<std::int64_t> lastLossUs_;
   std::optional<std::int64_t> lastShrinkUs_;
   Stats stats_;
 };
