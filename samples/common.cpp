@@ -177,6 +177,10 @@ void Session::onDisconnect(gloox::ConnectionError e) {
     if (e == gloox::ConnAuthenticationFailed) error_ = "login failed: wrong account or password";
     else if (e == gloox::ConnConnectionRefused || e == gloox::ConnDnsError) error_ = "cannot reach the XMPP server";
     else if (e == gloox::ConnUserDisconnected) error_ = "disconnected";
+    else if (e == gloox::ConnStreamError && client_->streamError() == gloox::StreamErrorSystemShutdown)
+        error_ = "the XMPP server shut down";
+    else if (e == gloox::ConnStreamError) error_ = "the XMPP server closed the stream with an error";
+    else if (e == gloox::ConnStreamClosed || e == gloox::ConnIoError) error_ = "the connection to the XMPP server broke";
     else error_ = "the XMPP connection failed (gloox error " + std::to_string(static_cast<int>(e)) + ")";
 }
 

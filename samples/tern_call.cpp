@@ -1,7 +1,8 @@
 // tern-call: places an audio (or audio + video) call to an XMPP contact, or
 // waits for one and answers it. Audio comes from a WAV file or a generated
 // tone, video from a Y4M file or a generated test pattern; what arrives is
-// written to WAV / Y4M. Prints statistics once a second.
+// written to WAV / Y4M. Prints statistics once a second. A connected call outlives
+// the XMPP connection (media and hang-up go peer to peer); it does not log in again.
 #include "common.hpp"
 #include "media_files.hpp"
 
@@ -366,6 +367,7 @@ int main(int argc, char** argv) {
     }
 
     auto start = std::chrono::steady_clock::now();
+    bool xmppLost = false;
     while (!exitCode) {
         auto now = std::chrono::steady_clock::now();
         if (interrupted()) {
@@ -395,9 +397,17 @@ int main(int argc, char** argv) {
                 break;
             }
         }
-        if (!session.pump(std::chrono::milliseconds(50))) {
+        if (!session.pump(std::chrono::milliseconds(50)) && !xmppLost) {
+            xmppLost = true;
+            // A connected call needs no server: media, and a hang-up (DTLS close), go peer to
+            // peer. Anything else still needs signaling, which is gone.
+            if (call && call->state() == tern::CallState::Connected && !exitCode) {
+                std::fprintf(stderr, "tern-call: lost the XMPP connection: %s; the call goes on peer to peer\n",
+                             session.error().c_str());
+                continue;
+            }
             std::fprintf(stderr, "tern-call: lost the XMPP connection: %s\n", session.error().c_str());
-            exitCode = kFailed;
+            if (!exitCode) exitCode = kFailed;
             break;
         }
     }

@@ -524,6 +524,11 @@ void Call::Impl::peerWentOffline(const gloox::JID& from) {
     end(CallEndReason::ConnectionLost, "the peer went offline", std::nullopt);
 }
 
+void Call::Impl::signalingLost() {
+    if (isOver() || state_ == CallState::Connected) return;
+    end(CallEndReason::Failed, "the XMPP connection was lost before the call connected", std::nullopt);
+}
+
 // The link whose remote transport this content describes. With BUNDLE only the first
 // content of a link describes it: the others may still carry the separate transport they
 // were offered with (their own ufrag and candidates), which the bundle replaced.

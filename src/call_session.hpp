@@ -75,6 +75,9 @@ public:
     CallState state() const { return state_; }
     CallMedia media() const { return media_; }
     bool isOver() const { return state_ == CallState::Ended; }
+    /// The XMPP connection is gone: a call not yet connected cannot finish its signaling and
+    /// ends now (Failed); a connected call goes on peer to peer.
+    void signalingLost();
     bool usesJmi() const { return jmi_.has_value(); }
 
     std::function<void(CallState)> onStateChanged;

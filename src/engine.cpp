@@ -376,6 +376,14 @@ public:
             std::lock_guard<std::mutex> lock(queueMutex_);
             if (!queue_.empty()) wait = std::chrono::milliseconds(0);
         }
+        if (client_.state() == gloox::StateDisconnected) {
+            // No XMPP connection (lost, or not made yet): established sessions still run
+            // on the network thread and post their work here, so wait for that alone.
+            pollfd wake{wakeFd_, POLLIN, 0};
+            ::poll(&wake, 1, static_cast<int>(wait.count()));
+            processEvents();
+            return false;
+        }
         auto* tcp = dynamic_cast<gloox::ConnectionTCPBase*>(client_.connectionImpl());
         int fd = tcp ? tcp->socket() : -1;
         pollfd fds[2] = {{wakeFd_, POLLIN, 0}, {fd, POLLIN, 0}};
@@ -569,7 +577,19 @@ public:
         client_.send(iq, this, kContextServices);
         after(kDiscoveryWait, [this] { setIceReady(); });
     }
-    void onDisconnect(gloox::ConnectionError) override {}
+    // The XMPP connection is gone (server restart, network loss, stream error). Calls and
+    // transfers already connected keep their ICE/DTLS path: media, data and a hang-up (DTLS
+    // close) go peer to peer. File offers not yet answered, and calls not yet connected,
+    // cannot finish their signaling any more: they fail now.
+    void onDisconnect(gloox::ConnectionError error) override {
+        if (config_.log && error != gloox::ConnUserDisconnected)
+            config_.log(LogLevel::Warning, "the XMPP connection was lost (gloox error " +
+                                               std::to_string(static_cast<int>(error)) +
+                                               "); connected calls and transfers go on peer to peer");
+        for (auto& s : std::vector<std::shared_ptr<FileTransfer::Impl>>(sessions_))
+            s->peerFailed(Error{ErrorCategory::NotConnected, "the XMPP connection was lost before the offer was answered"});
+        for (auto& c : std::vector<std::shared_ptr<Call::Impl>>(calls_)) c->signalingLost();
+    }
     bool onTLSConnect(const gloox::CertInfo&) override { return true; }  // the app's own listener decides
 
 private:

@@ -96,6 +96,51 @@ private:
     bool ok_;
 };
 
+/// Stops Prosody for real (Testbed::stopProsody(): every client's XMPP connection breaks)
+/// until end() or the destructor starts it again on the same port with the same accounts,
+/// so that the suite's later tests still have a server even if the test fails.
+class ProsodyOutage {
+public:
+    explicit ProsodyOutage(Testbed& bed) : bed_(bed) { bed_.stopProsody(); }
+    ~ProsodyOutage() {
+        if (bed_.prosodyRunning()) return;
+        try {
+            bed_.startProsody();
+        } catch (const TestbedError& e) {
+            ADD_FAILURE() << "Prosody did not come back: " << e.what();
+        }
+    }
+    ProsodyOutage(const ProsodyOutage&) = delete;
+    ProsodyOutage& operator=(const ProsodyOutage&) = delete;
+    /// Starts Prosody again now. Throws TestbedError.
+    void end() { bed_.startProsody(); }
+
+private:
+    Testbed& bed_;
+};
+
+/// Kills coturn with SIGKILL (no goodbye: its allocations and relayed flows vanish at
+/// once) and starts a new one on the same ports when destroyed (Testbed::restartTurn()),
+/// even if the test fails, so that the suite's later tests still have a relay.
+class TurnKilled {
+public:
+    explicit TurnKilled(Testbed& bed) : bed_(bed), ok_(bed.turnPid() > 0 && ::kill(bed.turnPid(), SIGKILL) == 0) {}
+    ~TurnKilled() {
+        try {
+            bed_.restartTurn();
+        } catch (const TestbedError& e) {
+            ADD_FAILURE() << "coturn did not come back: " << e.what();
+        }
+    }
+    TurnKilled(const TurnKilled&) = delete;
+    TurnKilled& operator=(const TurnKilled&) = delete;
+    bool ok() const { return ok_; }
+
+private:
+    Testbed& bed_;
+    bool ok_;
+};
+
 /// A process's exit code; 128 + signal if it was killed; -1 if it still runs.
 inline int exitCode(std::optional<int> status) {
     if (!status) return -1;

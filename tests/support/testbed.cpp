@@ -330,7 +330,9 @@ struct Testbed::Impl {
         }
     }
 
-    void startTurn() {
+    // Starts coturn and waits for it. `logFrom`: where in turn.log this start's
+    // lines begin (a restart appends to the log of the earlier runs).
+    void startTurn(std::size_t logFrom = 0) {
         std::vector<std::string> argv{
             "turnserver", "-n", "-v", "--listening-ip=" + host, "--relay-ip=" + host,
             "--listening-port=" + std::to_string(turnPort), "--min-port=" + std::to_string(relayMin),
@@ -343,7 +345,8 @@ struct Testbed::Impl {
             argv.push_back("--no-tls");
         } else {
             turnCert = dir / "turn-cert.pem";
-            writeSelfSignedCertificate(turnCert, dir / "turn-key.pem", host);
+            // A restart keeps the certificate the clients were told to trust.
+            if (!fs::exists(turnCert)) writeSelfSignedCertificate(turnCert, dir / "turn-key.pem", host);
             argv.push_back("--tls-listening-port=" + std::to_string(turnTlsPort));
             argv.push_back("--cert=" + turnCert.string());
             argv.push_back("--pkey=" + (dir / "turn-key.pem").string());
@@ -354,7 +357,7 @@ struct Testbed::Impl {
         // Binding response that it serves it. coturn retries a busy port forever.
         const std::string listener = "UDP listener opened on: " + host + ":" + std::to_string(turnPort) + "\n";
         const std::string tlsListener = "TLS/TCP listener opened on : " + host + ":" + std::to_string(turnTlsPort);
-        waitReady(turn, "turnserver", "turn.log", "errno=98", "a STUN Binding response on " + host + ":" +
+        waitReady(turn, "turnserver", "turn.log", logFrom, "errno=98", "a STUN Binding response on " + host + ":" +
                   std::to_string(turnPort), [&](const std::string& log) {
                       return log.find(listener) != std::string::npos &&
                              (turnTlsPort == 0 || (log.find(tlsListener) != std::string::npos &&
@@ -365,7 +368,8 @@ struct Testbed::Impl {
                   });
     }
 
-    void startProsody() {
+    // Starts Prosody and waits for it; `logFrom` as for startTurn().
+    void startProsody(std::size_t logFrom = 0) {
         prosody = Process::spawn({"prosody", "--config", config().string(), "-F"}, dir / "prosody.stdout");
         prosodyPid = prosody.pid();
         std::vector<std::pair<std::string, std::uint16_t>> services{{"c2s", c2sPort}};
@@ -375,7 +379,7 @@ struct Testbed::Impl {
         for (const auto& [name, port] : services)
             what += (what.empty() ? "" : ", ") + name + " on " + host + ":" + std::to_string(port);
         // Like coturn: the log says that prosody itself bound each port.
-        waitReady(prosody, "prosody", "prosody.log", "Failed to open server port", what,
+        waitReady(prosody, "prosody", "prosody.log", logFrom, "Failed to open server port", what,
                   [&](const std::string& log) {
                       return std::all_of(services.begin(), services.end(), [&](const auto& service) {
                           std::string line = "Activated service '" + service.first + "' on [" + host + "]:" +
@@ -388,15 +392,17 @@ struct Testbed::Impl {
                   });
     }
 
-    // Polls `ready(log text)` until it holds. Fails at once when the server
-    // exits or its log shows `conflict` (a port taken since it was picked),
+    // Polls `ready(log text from logFrom on)` until it holds. Fails at once when the
+    // server exits or its log shows `conflict` (a port taken since it was picked),
     // otherwise at the deadline; the error carries the log's tail.
-    void waitReady(Process& server, const std::string& name, const std::string& log, const std::string& conflict,
-                   const std::string& what, const std::function<bool(const std::string&)>& ready) {
+    void waitReady(Process& server, const std::string& name, const std::string& log, std::size_t logFrom,
+                   const std::string& conflict, const std::string& what,
+                   const std::function<bool(const std::string&)>& ready) {
         const std::string out = name + ".stdout";
         auto deadline = Clock::now() + options.startTimeout;
         for (;;) {
             std::string text = readFile(dir / log);
+            if (text.size() >= logFrom) text.erase(0, logFrom);  // shorter: the server started a new log
             if (text.find(conflict) != std::string::npos)
                 throw PortConflict(name + " could not bind a port that was free a moment ago" + tail(log));
             if (ready(text)) return;
@@ -459,6 +465,51 @@ Testbed::Testbed(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Testbed::~Testbed() = default;
 
 void Testbed::stop() { impl_->stop(); }
+
+void Testbed::stopProsody() {
+    impl_->prosody.stop();
+    impl_->prosodyPid = 0;
+}
+
+void Testbed::startProsody() {
+    if (impl_->prosodyPid != 0 && impl_->prosody.running())
+        throw TestbedError("startProsody: prosody is running (pid " + std::to_string(impl_->prosodyPid) + ")");
+    impl_->prosody.stop();  // reaps one that died by itself
+    impl_->prosodyPid = 0;
+    std::error_code ec;
+    auto logFrom = fs::file_size(impl_->dir / "prosody.log", ec);
+    try {
+        impl_->startProsody(ec ? 0 : static_cast<std::size_t>(logFrom));
+    } catch (const TestbedError&) {
+        impl_->prosody.stop();
+        impl_->prosodyPid = 0;
+        throw;
+    }
+}
+
+void Testbed::restartProsody() {
+    stopProsody();
+    startProsody();
+}
+
+bool Testbed::prosodyRunning() const { return impl_->prosodyPid != 0 && impl_->prosody.running(); }
+
+void Testbed::restartTurn() {
+    if (!impl_->options.turn) throw TestbedError("restartTurn: the testbed has no TURN server");
+    impl_->turn.stop();
+    impl_->turnPid = 0;
+    std::error_code ec;
+    auto logFrom = fs::file_size(impl_->dir / "turn.log", ec);
+    try {
+        impl_->startTurn(ec ? 0 : static_cast<std::size_t>(logFrom));
+    } catch (const TestbedError&) {
+        impl_->turn.stop();
+        impl_->turnPid = 0;
+        throw;
+    }
+}
+
+bool Testbed::turnRunning() const { return impl_->turnPid != 0 && impl_->turn.running(); }
 
 const std::string& Testbed::domain() const { return impl_->domain; }
 const std::string& Testbed::host() const { return impl_->host; }

@@ -466,6 +466,75 @@ TEST_F(CallTest, FingerprintMismatchRefused) {
     EXPECT_EQ(exitCode(b.wait(30s)), 10) << readFile(dir_ / "callee.log");
 }
 
+// The XMPP server is really stopped mid-call (a shutdown: both clients' TCP connections
+// break) and started again on the same port with the same accounts while the call goes on.
+// The media keeps flowing peer to peer through the outage (the callee's recording carries
+// the caller's tone without a gap), neither tern-call exits because its XMPP connection
+// dropped, and the caller's hang-up, made while neither side has signaling (the samples do
+// not reconnect), reaches the callee over the media path (DTLS close): both exit 0.
+TEST_F(CallTest, ServerRestartedMidCallMediaGoesOn) {
+    auto b = callee({"--no-audio-processing", "--audio-out", (dir_ / "bob.wav").string()});
+    auto a = caller(bed()->account("bob").jid, {"--no-audio-processing", "--duration", "10"});
+    ASSERT_TRUE(waitForLog("caller.log", "connected with", 30s)) << readFile(dir_ / "caller.log");
+    ASSERT_TRUE(waitForLog("callee.log", "connected with", 30s)) << readFile(dir_ / "callee.log");
+    {
+        tern::testbed::ProsodyOutage outage(*bed());
+        EXPECT_FALSE(bed()->prosodyRunning());
+        const std::string lost = "lost the XMPP connection";
+        ASSERT_TRUE(waitForLog("caller.log", lost, 10s)) << readFile(dir_ / "caller.log");
+        ASSERT_TRUE(waitForLog("callee.log", lost, 10s)) << readFile(dir_ / "callee.log");
+        EXPECT_TRUE(a.running()) << readFile(dir_ / "caller.log");
+        EXPECT_TRUE(b.running()) << readFile(dir_ / "callee.log");
+        ASSERT_NO_THROW(outage.end());
+    }
+    // The server is back with the same accounts: a new client logs in.
+    {
+        auto acc = account("carol", "probe");
+        std::vector<std::string> argv = {TERN_CALL};
+        argv.insert(argv.end(), acc.begin(), acc.end());
+        auto carol = Process::spawn(argv, dir_ / "carol.log");
+        EXPECT_TRUE(waitForLog("carol.log", "logged in as", 20s)) << readFile(dir_ / "carol.log");
+    }
+    EXPECT_EQ(exitCode(a.wait(60s)), 0) << readFile(dir_ / "caller.log");
+    EXPECT_EQ(exitCode(b.wait(30s)), 0) << readFile(dir_ / "callee.log");
+    std::string callerLog = readFile(dir_ / "caller.log"), calleeLog = readFile(dir_ / "callee.log");
+    auto lostAt = callerLog.find("lost the XMPP connection"), hungUpAt = callerLog.find("hung up after");
+    ASSERT_NE(hungUpAt, std::string::npos) << callerLog;
+    EXPECT_LT(lostAt, hungUpAt) << "the caller hung up before the outage: " << callerLog;
+    EXPECT_NE(calleeLog.find("ended (remote-hung-up)"), std::string::npos) << calleeLog;
+    EXPECT_NE(calleeLog.find("the call goes on peer to peer"), std::string::npos) << calleeLog;
+
+    // What bob heard: from the first 20 ms window that carries the tone to 0.2 s before the end
+    // (the hang-up), every window at the tone's level, over about the whole 10 s, most of which
+    // fell into the outage (the server went down right after the call connected).
+    auto r = tern::samples::WavReader::open((dir_ / "bob.wav").string());
+    ASSERT_TRUE(r);
+    auto pcm = r.value().readAll();
+    ASSERT_TRUE(pcm);
+    const auto& x = pcm.value();
+    const std::size_t win = 960, tail = 48 * 200;
+    auto windowDbfs = [&](std::size_t i) {
+        double e = 0;
+        for (std::size_t k = i; k < i + win; ++k) e += static_cast<double>(x[k]) * x[k];
+        return 10 * std::log10(e / win / (32768.0 * 32768.0) + 1e-12);
+    };
+    std::size_t skip = 0;
+    while (skip + win + tail <= x.size() && windowDbfs(skip) < -33.5) skip += win;
+    std::size_t windows = 0, quiet = 0, quietRun = 0, longestQuietRun = 0;
+    for (std::size_t i = skip; i + win + tail <= x.size(); i += win, ++windows) {
+        bool low = windowDbfs(i) < -33.5;  // 20 dB below the tone
+        quiet += low ? 1 : 0;
+        quietRun = low ? quietRun + 1 : 0;
+        longestQuietRun = std::max(longestQuietRun, quietRun);
+    }
+    EXPECT_GT(windows, 400u) << "less than 8 s of tone in bob.wav";
+    EXPECT_LE(longestQuietRun, 5u) << "the tone dropped out for more than 100 ms";
+    EXPECT_LE(quiet, windows / 50) << "more than 2% of the call below the tone's level";
+    auto last = lastSecond(dir_ / "bob.wav");
+    EXPECT_NEAR(last.frequency_hz, 440, 10);
+    EXPECT_NEAR(last.rms_dbfs, -13.5, 3);
+}
+
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
     tern::testbed::Options options;

@@ -105,8 +105,29 @@ public:
 
     const std::filesystem::path& dir() const;
     bool keepsDir() const;  // dir() survives stop()
-    pid_t prosodyPid() const;
-    pid_t turnPid() const;  // 0 without TURN
+    pid_t prosodyPid() const;  // 0 while stopped (stopProsody())
+    pid_t turnPid() const;     // 0 without TURN
+
+    // A real server outage, for fault-injection tests (Frozen in integration.hpp only
+    // makes a server stop answering).
+    //
+    // stopProsody(): SIGTERM to Prosody's process group (it closes every client stream
+    // with <system-shutdown/>), SIGKILL after 5 s, and reaps it: every client's TCP
+    // connection breaks. Configuration, data (the accounts) and log stay. Idempotent.
+    void stopProsody();
+    // Starts Prosody again with the same configuration, ports and data directory and
+    // returns once it accepts connections again (readiness as in start(), judged by
+    // the log lines of this run only). Throws TestbedError if it is running or does not
+    // become ready (a port taken meanwhile is not retried: the clients know the port).
+    void startProsody();
+    void restartProsody();  // stopProsody(), then startProsody()
+    bool prosodyRunning() const;
+    // Reaps coturn, however it ended (a test may SIGKILL turnPid()) or stops it if it
+    // runs, and starts it again on the same ports with the same secret, relay range
+    // and certificate; returns once it serves STUN again. turnPid() changes.
+    // Allocations made before are gone. Throws TestbedError (also without TURN).
+    void restartTurn();
+    bool turnRunning() const;
 
     // The last `lines` lines of a file in dir(), e.g. "prosody.log", "turn.log".
     std::string logTail(const std::string& file, std::size_t lines = 30) const;
