@@ -143,6 +143,11 @@ void FileTransfer::Impl::createLink(bool controlling, int fd) {
     lc.channelProtocol = dialect_ == sig::DataChannelDialect::ConversationsWrapper ? "xmpp-jingle" : "";
     lc.connectTimeout = host_.config().connectTimeout;
     lc.silenceTimeout = host_.config().peerSilenceTimeout;
+    // The silence bound stays what the app configured: a third of it makes a path count as
+    // lost (ICE restart, RFC 8445 section 9), and the rest is what the restart has to bring
+    // a path back. Longer than SCTP's heartbeat interval, so an idle path is not "lost".
+    lc.pathLossTimeout = std::max(lc.silenceTimeout / 3, std::chrono::milliseconds(1000));
+    lc.restartTimeout = std::max(lc.silenceTimeout - lc.pathLossTimeout, std::chrono::milliseconds(1000));
     if (remoteMaxMessage_ > 0) lc.messageSize = static_cast<std::size_t>(std::min<std::uint64_t>(remoteMaxMessage_, 65536));
     else if (dialect_ == sig::DataChannelDialect::Xep0343Sctpmap) lc.messageSize = 16384;  // browsers' safe size
 
@@ -155,7 +160,11 @@ void FileTransfer::Impl::createLink(bool controlling, int fd) {
     };
     impl::LinkEvents ev;
     ev.candidate = [post](const transport::IceCandidate& c) { post([c](Impl& s) { s.sendCandidate(c); }); };
-    ev.gatheringDone = [post] { post([](Impl& s) { s.sendGatheringDone(); }); };
+    ev.gatheringDone = [post](unsigned generation) {
+        post([generation](Impl& s) { s.sendGatheringDone(generation); });
+    };
+    ev.pathLost = [post](const std::string& reason) { post([reason](Impl& s) { s.linkPathLost(reason); }); };
+    ev.pathRestored = [post] { post([](Impl& s) { s.restartPending_ = false; }); };
     ev.selected = [post](const transport::SelectedPair& p) { post([p](Impl& s) { s.route_ = toPath(p); }); };
     ev.channelOpen = [post] {
         post([](Impl& s) {
@@ -400,6 +409,20 @@ void FileTransfer::Impl::applyRemoteTransport(const sig::Transport& t, bool requ
     std::string fpHash = fp ? fp->hash : "", fpValue = fp ? fp->value : "";
     bool passive = fp && fp->setup && *fp->setup == sig::DtlsSetup::Passive;
 
+    if (!ufrag.empty() && !pwd.empty() && !remoteUfrag_.empty() && ufrag != remoteUfrag_ && link_ && signalledStart_) {
+        // New credentials: an ICE restart (XEP-0176 section 5.9, RFC 8445 section 9).
+        remoteUfrag_ = ufrag;
+        peerRestarted(ufrag, pwd, candidates, done);
+        return;
+    }
+    if (!ufrag.empty() && remoteUfrag_.empty()) remoteUfrag_ = ufrag;
+    if (!ufrag.empty() && ufrag != remoteUfrag_) {
+        // Candidates of a generation that is not the current one (an old one, or a new one
+        // whose credentials never came): they cannot be checked with the current password.
+        transport::logDebug("transfer " + sid_ + ": ignoring transport-info for ICE ufrag " + ufrag);
+        return;
+    }
+
     if (!link_) {  // receiver before accept: keep for later
         remoteQueue_.insert(remoteQueue_.end(), candidates.begin(), candidates.end());
         remoteGatheringDone_ = remoteGatheringDone_ || done;
@@ -429,24 +452,95 @@ void FileTransfer::Impl::applyRemoteTransport(const sig::Transport& t, bool requ
 }
 
 void FileTransfer::Impl::sendCandidate(const transport::IceCandidate& c) {
-    if (isOver()) return;
+    if (isOver() || c.generation != localGeneration_) return;  // gathered by a generation since replaced
     sig::IceUdpTransport ice;
-    ice.candidates.push_back(toSignaling(c, 0, randomId()));
+    ice.candidates.push_back(toSignaling(c, c.generation, randomId()));
     sendTransportInfo(std::move(ice));
 }
 
-void FileTransfer::Impl::sendGatheringDone() {
-    if (isOver()) return;
+void FileTransfer::Impl::sendGatheringDone(unsigned generation) {
+    if (isOver() || generation != localGeneration_) return;
     sig::IceUdpTransport ice;
     ice.gathering_complete = true;
     sendTransportInfo(std::move(ice));
 }
 
-void FileTransfer::Impl::sendTransportInfo(sig::IceUdpTransport ice) {
-    std::string ufrag;
+void FileTransfer::Impl::linkPathLost(const std::string& reason) {
+    if (isOver() || !link_) return;
+    if (direction_ != Direction::Send) {
+        // The controlling side (the initiator) restarts; its transport-info makes us follow.
+        transport::logWarning("transfer " + sid_ + ": path lost (" + reason + "), waiting for the peer's ICE restart");
+        return;
+    }
+    startIceRestart(reason);
+}
+
+void FileTransfer::Impl::startIceRestart(const std::string& reason) {
+    if (restartPending_) return;  // one restart in flight at a time
     auto link = link_;
-    host_.network().invoke([&] { ufrag = link->localUfrag(); });
+    bool ok = false;
+    unsigned generation = 0;
+    host_.network().invoke([&] {
+        ok = link->restartIce();
+        generation = link->iceGeneration();
+    });
+    if (!ok) {
+        transport::logWarning("transfer " + sid_ + ": path lost (" + reason + "), no ICE restart possible");
+        return;  // the link reports the failure when its bound is reached
+    }
+    localGeneration_ = generation;
+    restartPending_ = true;
+    transport::logWarning("transfer " + sid_ + ": path lost (" + reason + "), ICE restart (generation " +
+                          std::to_string(generation) + ") signalled in transport-info");
+    // The credentials first: the new generation's candidates follow as they are gathered.
+    std::weak_ptr<Impl> weak = weak_from_this();
+    sendTransportInfo(sig::IceUdpTransport{}, [weak](const gloox::IQ* iq) {
+        if (auto self = weak.lock()) self->restartAnswered(iq);
+    });
+}
+
+void FileTransfer::Impl::peerRestarted(const std::string& ufrag, const std::string& pwd,
+                                       const std::vector<transport::IceCandidate>& candidates, bool done) {
+    auto link = link_;
+    bool answer = !restartPending_;  // not the answer to our own restart: follow with one of ours
+    bool ok = true;
+    unsigned generation = localGeneration_;
+    host_.network().invoke([&] {
+        if (answer) ok = link->restartIce();
+        generation = link->iceGeneration();
+        if (!ok) return;
+        link->setRemote(ufrag, pwd, {}, {});
+        for (const auto& c : candidates) link->addRemoteCandidate(c);
+        if (done) link->remoteGatheringDone();
+    });
+    if (!ok) {
+        transport::logWarning("transfer " + sid_ + ": the peer restarted ICE, no restart left to follow it");
+        return;
+    }
+    localGeneration_ = generation;
+    restartPending_ = false;
+    if (answer) {
+        transport::logWarning("transfer " + sid_ + ": the peer restarted ICE (ufrag " + ufrag +
+                              "), answered with generation " + std::to_string(generation));
+        std::weak_ptr<Impl> weak = weak_from_this();
+        sendTransportInfo(sig::IceUdpTransport{}, [weak](const gloox::IQ* iq) {
+            if (auto self = weak.lock()) self->restartAnswered(iq);
+        });
+    } else {
+        transport::logWarning("transfer " + sid_ + ": the peer answered the ICE restart (ufrag " + ufrag + ")");
+    }
+}
+
+void FileTransfer::Impl::sendTransportInfo(sig::IceUdpTransport ice, std::function<void(const gloox::IQ*)> done) {
+    std::string ufrag, pwd;
+    auto link = link_;
+    host_.network().invoke([&] {
+        ufrag = link->localUfrag();
+        pwd = link->localPwd();
+    });
+    // XEP-0176 section 5.2: both MUST come with every candidate; a restart is told by them.
     ice.ufrag = ufrag;
+    ice.pwd = pwd;
     sig::Jingle j;
     j.action = sig::Action::TransportInfo;
     j.sid = sid_;
@@ -458,7 +552,16 @@ void FileTransfer::Impl::sendTransportInfo(sig::IceUdpTransport ice) {
                       ? sig::Transport::webRtcDataChannel(ice, std::nullopt, std::nullopt)
                       : sig::Transport::iceUdp(ice);
     j.contents.push_back(c);
-    host_.sendJingle(peer_, j, nullptr);
+    host_.sendJingle(peer_, j, std::move(done));
+}
+
+void FileTransfer::Impl::restartAnswered(const gloox::IQ* iq) {
+    if (isOver() || (iq && iq->subtype() == gloox::IQ::Result)) return;
+    // The peer (or its server) refused our new credentials, or nobody answered: no restart
+    // can bring the path back, so there is no point in waiting for the bound.
+    Error e = iq ? iqError(*iq, "the peer refused the ICE restart")
+                 : Error{ErrorCategory::PeerGone, "the peer did not answer the ICE restart"};
+    linkFailed(ErrorCategory::PeerGone, e.message);
 }
 
 void FileTransfer::Impl::linkProgress(std::uint64_t bytes) {
@@ -598,8 +701,11 @@ void FileTransfer::Impl::peerTerminated(const sig::Reason& reason) {
     case ReasonCondition::Success:
         // The receiver ends with success only after it has every byte and the hash
         // matched; its terminate can overtake our own "all sent" event, which the
-        // network thread posts to the same XMPP thread.
-        if (direction_ == Direction::Send && (dataDone_ || state_ == TransferState::Transferring))
+        // network thread posts to the same XMPP thread. An empty file needs no byte: its
+        // receiver can be done before this side saw the data channel open.
+        if (direction_ == Direction::Send &&
+            (dataDone_ || state_ == TransferState::Transferring ||
+             (info_.size == 0 && state_ == TransferState::Connecting)))
             finish(TransferState::Completed, std::nullopt, std::nullopt);
         else finish(TransferState::Failed, std::nullopt, Error{ErrorCategory::Protocol, "the peer ended the session before the transfer finished"});
         return;
@@ -618,7 +724,12 @@ void FileTransfer::Impl::peerTerminated(const sig::Reason& reason) {
         return;
     case ReasonCondition::ConnectivityError:
     case ReasonCondition::FailedTransport:
-        finish(TransferState::Failed, std::nullopt, Error{ErrorCategory::NoIcePath, with("the peer found no working connection")});
+        // A path that carried the transfer and broke is a lost connection (as the side that
+        // noticed it reports), not a path never found.
+        finish(TransferState::Failed, std::nullopt,
+               Error{state_ == TransferState::Transferring || state_ == TransferState::Verifying ? ErrorCategory::PeerGone
+                                                                                                 : ErrorCategory::NoIcePath,
+                     with("the peer found no working connection")});
         return;
     case ReasonCondition::UnsupportedTransports:
     case ReasonCondition::UnsupportedApplications:

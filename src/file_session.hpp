@@ -73,8 +73,18 @@ private:
     signaling::Transport localTransport(bool offer) const;
     void applyRemoteTransport(const signaling::Transport& transport, bool requireFingerprint);
     void sendCandidate(const transport::IceCandidate& candidate);
-    void sendGatheringDone();
-    void sendTransportInfo(signaling::IceUdpTransport ice);
+    void sendGatheringDone(unsigned generation);
+    /// `done` (optional) gets the peer's answer, as SessionHost::sendJingle.
+    void sendTransportInfo(signaling::IceUdpTransport ice, std::function<void(const gloox::IQ*)> done = nullptr);
+    /// The answer to a transport-info that carried our restart credentials.
+    void restartAnswered(const gloox::IQ* iq);
+    // ICE restart (XEP-0176 section 5.9, RFC 8445 section 9): the initiator (controlling)
+    // restarts when its link reports the path lost; the responder follows when a
+    // transport-info brings new credentials, and answers with its own.
+    void linkPathLost(const std::string& reason);
+    void startIceRestart(const std::string& reason);
+    void peerRestarted(const std::string& ufrag, const std::string& pwd,
+                       const std::vector<transport::IceCandidate>& candidates, bool done);
     void sendChecksum();
     void linkProgress(std::uint64_t bytes);
     void linkDataDone(const std::string& sha256);
@@ -113,6 +123,9 @@ private:
     std::vector<transport::IceCandidate> remoteQueue_;
     bool remoteGatheringDone_ = false;
     std::string pendingUfrag_, pendingPwd_, pendingFpHash_, pendingFp_;  ///< receiver, until accept
+    std::string remoteUfrag_;        ///< the peer's ICE ufrag of the current generation
+    unsigned localGeneration_ = 0;   ///< our ICE generation (restarts made)
+    bool restartPending_ = false;    ///< we restarted ICE and wait for the peer's new credentials
 
     // transfer
     std::shared_ptr<impl::Link> link_;  ///< touched on the network thread only (posted)

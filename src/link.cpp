@@ -26,7 +26,29 @@ Link::Link(transport::NetworkThread& thread, LinkConfig config, LinkEvents event
       watchdogTimer_(thread) {}
 
 void Link::build(std::shared_ptr<transport::Certificate> cert) {
-    ice_ = std::make_unique<transport::IceTransport>(thread_, config_.ice, forwardIceEvents(events_));
+    transport::IceTransport::Callbacks icb;
+    icb.candidate = [this](const transport::IceCandidate& c) {
+        if (events_.candidate) events_.candidate(c);
+    };
+    icb.gatheringDone = [this] {
+        if (events_.gatheringDone) events_.gatheringDone(ice_->generation());
+    };
+    icb.selected = [this](const transport::SelectedPair& p) {
+        if (events_.selected) events_.selected(p);
+    };
+    // libnice emits these from inside its own signal: act on them from a task of our own.
+    std::weak_ptr<Link> weak = weak_from_this();
+    icb.pathLost = [this, weak](const std::string& reason) {
+        thread_.post([weak, reason] {
+            if (auto self = weak.lock()) self->noticeLoss(reason);
+        });
+    };
+    icb.pathRestored = [this, weak] {
+        thread_.post([weak] {
+            if (auto self = weak.lock()) self->pathBack();
+        });
+    };
+    ice_ = std::make_unique<transport::IceTransport>(thread_, config_.ice, std::move(icb));
     ufrag_ = ice_->localUfrag();
     pwd_ = ice_->localPwd();
     dtls_ = std::make_unique<transport::DtlsTransport>(thread_, *ice_, std::move(cert), config_.dtlsRole);
@@ -91,7 +113,7 @@ void Link::remoteGatheringDone() { ice_->remoteGatheringDone(); }
 void Link::onSctpState(Transport::State s, const std::string& reason) {
     if (s == Transport::State::Connected) {
         silence_.reset(ice_->packetsReceived());
-        watchdogTimer_.start(std::chrono::milliseconds(1000), [this] {
+        watchdogTimer_.start(std::chrono::milliseconds(250), [this] {
             watchdog();
             return !failed_;
         });
@@ -193,8 +215,95 @@ void Link::reportProgress(bool force) {
     if (events_.progress) events_.progress(bytes_);
 }
 
+namespace {
+std::string seconds(std::chrono::milliseconds ms) {
+    if (ms < std::chrono::seconds(1)) return std::to_string(ms.count()) + " ms";
+    auto tenths = ms.count() / 100;
+    return std::to_string(tenths / 10) + (tenths % 10 ? "." + std::to_string(tenths % 10) : "") + " s";
+}
+}  // namespace
+
 void Link::watchdog() {
-    if (silence_.silentFor(ice_->packetsReceived(), config_.silenceTimeout)) fail(ErrorCategory::PeerGone, "the peer stopped responding");
+    auto packets = ice_->packetsReceived();
+    auto quiet = silence_.silence(packets);
+    if (lost_) {
+        if (packets != lostPackets_) {
+            // The old path carries packets again (a short outage; during a restart the
+            // previous stream still receives): the link is not lost any more.
+            lost_ = false;
+            transport::logWarning("link: the path carries packets again");
+            if (events_.pathRestored) events_.pathRestored();
+            return;
+        }
+        if (std::chrono::steady_clock::now() - lostAt_ >= config_.restartTimeout)
+            fail(ErrorCategory::PeerGone, "the peer stopped responding (no path back within " +
+                                              seconds(config_.restartTimeout) + " of losing it)");
+        return;
+    }
+    if (quiet >= config_.silenceTimeout) {
+        fail(ErrorCategory::PeerGone, "the peer stopped responding");
+        return;
+    }
+    // After a restart SCTP resumes at its next retransmission, whose timer has backed off
+    // during the outage: until it does, only the silence timeout applies.
+    if (awaitingResume_) {
+        if (quiet == std::chrono::steady_clock::duration{}) awaitingResume_ = false;
+        return;
+    }
+    if (quiet >= config_.pathLossTimeout)
+        noticeLoss("nothing received for " + seconds(std::chrono::duration_cast<std::chrono::milliseconds>(quiet)));
+}
+
+void Link::noticeLoss(const std::string& reason) {
+    if (failed_ || lost_) return;
+    if (!channelOpen_) {  // not yet connected end to end: nothing to keep
+        fail(ErrorCategory::NoIcePath, reason);
+        return;
+    }
+    if (done_ && !config_.sender) return;  // every byte is here already
+    lost_ = true;
+    lostAt_ = std::chrono::steady_clock::now();
+    lostPackets_ = ice_->packetsReceived();
+    transport::logWarning("link: path lost: " + reason);
+    if (events_.pathLost) events_.pathLost(reason);
+}
+
+bool Link::restartIce() {
+    if (failed_) return false;
+    if (ice_->restarting() && ice_->remoteUfrag().empty()) return true;  // ours, still waiting for the peer
+    if (restarts_ >= config_.maxRestarts) {
+        transport::logWarning("link: no ICE restart left (" + std::to_string(restarts_) + " made)");
+        return false;
+    }
+    ++restarts_;
+    if (!lost_) {  // asked by the peer: the same bound applies from now
+        lost_ = true;
+        lostAt_ = std::chrono::steady_clock::now();
+        lostPackets_ = ice_->packetsReceived();
+    }
+    if (!ice_->restart()) {
+        // The transfer had a path (a restart comes only after one): it broke, and no new one
+        // can be looked for.
+        fail(ErrorCategory::PeerGone, "the path broke and the ICE restart could not gather candidates");
+        return false;
+    }
+    ufrag_ = ice_->localUfrag();
+    pwd_ = ice_->localPwd();
+    transport::logWarning("link: ICE restart " + std::to_string(restarts_) + " (generation " +
+                          std::to_string(ice_->generation()) + ", ufrag " + ufrag_ + ")");
+    return true;
+}
+
+void Link::pathBack() {
+    if (failed_) return;
+    bool wasLost = lost_;
+    lost_ = false;
+    awaitingResume_ = true;
+    silence_.reset(ice_->packetsReceived());
+    auto since = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - lostAt_);
+    transport::logWarning("link: path back after ICE restart (generation " + std::to_string(ice_->generation()) + ")" +
+                          (wasLost ? ", " + seconds(since) + " after the loss" : ""));
+    if (events_.pathRestored) events_.pathRestored();
 }
 
 void Link::fail(ErrorCategory category, const std::string& message) {

@@ -2,6 +2,14 @@
 // the file I/O that feeds it (sender) or drains it (receiver). Created, used and
 // destroyed on the engine's network thread only. Events go out through
 // LinkEvents (called on the network thread; the engine re-posts them).
+//
+// Path loss and ICE restart (RFC 8445 section 9): once the channel is up, a path
+// that carries nothing for LinkConfig::pathLossTimeout (or that libnice declares
+// failed) is reported as lost (LinkEvents::pathLost). The session then restarts ICE
+// (restartIce(), the controlling side first, the other when the peer's new
+// credentials arrive); DTLS and SCTP stay as they are, so the transfer continues
+// where it stopped. A lost path that is not back within LinkConfig::restartTimeout
+// of the loss fails the link with PeerGone.
 #pragma once
 
 #include <tern/error.hpp>
@@ -36,11 +44,19 @@ struct LinkConfig {
     std::size_t messageSize = 65536;  ///< sender: bytes per SCTP message
     std::chrono::milliseconds connectTimeout{30000};
     std::chrono::milliseconds silenceTimeout{12000};
+    /// Silence after which the path counts as lost and an ICE restart is due.
+    std::chrono::milliseconds pathLossTimeout{4000};
+    /// A lost path must be back (the restarted ICE connected) within this of the loss.
+    std::chrono::milliseconds restartTimeout{8000};
+    /// ICE restarts this link may make in its life (restart-storm guard).
+    unsigned maxRestarts = 3;
 };
 
 struct LinkEvents {
+    /// A local candidate to trickle; IceCandidate::generation says which ICE generation.
     std::function<void(const transport::IceCandidate&)> candidate;
-    std::function<void()> gatheringDone;
+    /// Gathering of ICE generation `generation` is complete.
+    std::function<void(unsigned generation)> gatheringDone;
     std::function<void(const transport::SelectedPair&)> selected;
     std::function<void()> channelOpen;
     std::function<void(std::uint64_t bytes)> progress;  ///< at most every 100 ms, and at the end
@@ -48,9 +64,13 @@ struct LinkEvents {
     /// the file closed; `sha256` is the hex digest of what was received.
     std::function<void(const std::string& sha256)> dataDone;
     std::function<void(ErrorCategory, const std::string&)> failed;
+    /// The path was lost (`reason` says how); the link fails unless it is back in time.
+    std::function<void(const std::string& reason)> pathLost;
+    /// A restarted ICE generation connected: the path is back.
+    std::function<void()> pathRestored;
 };
 
-class Link {
+class Link : public std::enable_shared_from_this<Link> {
 public:
     static std::shared_ptr<Link> create(transport::NetworkThread& thread, std::shared_ptr<transport::Certificate> cert,
                                         LinkConfig config, LinkEvents events);
@@ -67,6 +87,16 @@ public:
     void addRemoteCandidate(const transport::IceCandidate& candidate);
     void remoteGatheringDone();
 
+    /// ICE restart: new local credentials (localUfrag()/localPwd() change) and candidates
+    /// of a new generation, trickled through LinkEvents. The peer's new credentials and
+    /// candidates then go to setRemote()/addRemoteCandidate() as at the start. A restart
+    /// still waiting for the peer's credentials is not repeated (returns true, nothing
+    /// changes); false when the link's restarts are used up or the restart failed.
+    bool restartIce();
+    /// ICE generation of the local credentials (0 before any restart).
+    unsigned iceGeneration() const { return ice_->generation(); }
+    unsigned restarts() const { return restarts_; }
+
 private:
     Link(transport::NetworkThread& thread, LinkConfig config, LinkEvents events);
     void build(std::shared_ptr<transport::Certificate> cert);
@@ -78,6 +108,8 @@ private:
     void reportProgress(bool force);
     void fail(ErrorCategory category, const std::string& message);
     void watchdog();
+    void noticeLoss(const std::string& reason);
+    void pathBack();
 
     transport::NetworkThread& thread_;
     LinkConfig config_;
@@ -96,6 +128,11 @@ private:
     EVP_MD_CTX* hash_ = nullptr;  // receiver
     std::chrono::steady_clock::time_point lastProgress_;
     SilenceWatch silence_;
+    bool lost_ = false;        // the path is lost and not yet back
+    std::chrono::steady_clock::time_point lostAt_;
+    std::uint64_t lostPackets_ = 0;  // packets received when the loss was noticed
+    unsigned restarts_ = 0;
+    bool awaitingResume_ = false;  // path back after a restart, SCTP not yet heard from
     transport::Timer connectTimer_;
     transport::Timer watchdogTimer_;
 };

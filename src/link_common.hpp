@@ -37,13 +37,17 @@ public:
     }
     /// True once the count has not moved for `limit`.
     bool silentFor(std::uint64_t packetsReceived, std::chrono::milliseconds limit) {
+        return silence(packetsReceived) >= limit;
+    }
+    /// How long the count has not moved (zero when it just did).
+    std::chrono::steady_clock::duration silence(std::uint64_t packetsReceived) {
         auto now = std::chrono::steady_clock::now();
         if (packetsReceived != seen_) {
             seen_ = packetsReceived;
             last_ = now;
-            return false;
+            return {};
         }
-        return now - last_ >= limit;
+        return now - last_;
     }
 
 private:

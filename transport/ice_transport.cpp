@@ -68,7 +68,7 @@ IceCandidate parseNiceCandidate(const void* p) {
 }
 
 IceTransport::IceTransport(NetworkThread& thread, IceConfig config, Callbacks callbacks)
-    : thread_(thread), config_(std::move(config)), callbacks_(std::move(callbacks)) {
+    : thread_(thread), config_(std::move(config)), callbacks_(std::move(callbacks)), closeOld_(thread) {
     agent_ = nice_agent_new_full(thread_.context(), NICE_COMPATIBILITY_RFC5245,
                                  static_cast<NiceAgentOption>(NICE_AGENT_OPTION_ICE_TRICKLE |
                                                               NICE_AGENT_OPTION_CONSENT_FRESHNESS));
@@ -98,9 +98,6 @@ IceTransport::IceTransport(NetworkThread& thread, IceConfig config, Callbacks ca
         if (nice_address_set_from_string(&addr, local.c_str())) nice_agent_add_local_address(agent_, &addr);
         else logWarning("ice: ignoring invalid local address " + local);
     }
-    stream_ = nice_agent_add_stream(agent_, 1);
-    nice_agent_set_stream_name(agent_, stream_, "application");
-    if (config_.portMin || config_.portMax) nice_agent_set_port_range(agent_, stream_, 1, config_.portMin, config_.portMax);
     // UDP relays first: libnice keeps the first relay candidate of a server and drops the
     // others as redundant, and a relay over UDP has no head-of-line blocking. TCP and TLS
     // are there for networks that block UDP, where the UDP allocation never completes.
@@ -115,21 +112,34 @@ IceTransport::IceTransport(NetworkThread& thread, IceConfig config, Callbacks ca
             logWarning("ice: cannot resolve TURN server " + server.host);
             continue;
         }
+        turn_.push_back({ip, server.port, server.protocol, server.username, server.password});
+    }
+    if (!openStream()) changeState(State::Failed, "cannot create the ICE stream");
+}
+
+bool IceTransport::openStream() {
+    stream_ = nice_agent_add_stream(agent_, 1);
+    if (stream_ == 0) return false;
+    nice_agent_set_stream_name(agent_, stream_, "application");
+    if (config_.portMin || config_.portMax)
+        nice_agent_set_port_range(agent_, stream_, 1, config_.portMin, config_.portMax);
+    for (const auto& t : turn_) {
         NiceRelayType type = NICE_RELAY_TYPE_TURN_UDP;
-        if (server.protocol == IceServerConfig::Protocol::Tcp) type = NICE_RELAY_TYPE_TURN_TCP;
-        if (server.protocol == IceServerConfig::Protocol::Tls) type = NICE_RELAY_TYPE_TURN_TLS;
-        nice_agent_set_relay_info(agent_, stream_, 1, ip.c_str(), server.port, server.username.c_str(),
-                                  server.password.c_str(), type);
-        turn_.push_back({ip, server.port, server.protocol});
+        if (t.protocol == IceServerConfig::Protocol::Tcp) type = NICE_RELAY_TYPE_TURN_TCP;
+        if (t.protocol == IceServerConfig::Protocol::Tls) type = NICE_RELAY_TYPE_TURN_TLS;
+        nice_agent_set_relay_info(agent_, stream_, 1, t.ip.c_str(), t.port, t.username.c_str(), t.password.c_str(),
+                                  type);
     }
     nice_agent_attach_recv(agent_, stream_, 1, thread_.context(), &IceTransport::onReceive, this);
+    return true;
 }
 
 IceTransport::~IceTransport() {
+    closeOld_.cancel();
     if (agent_) {
-        nice_agent_attach_recv(agent_, stream_, 1, thread_.context(), nullptr, nullptr);
         g_signal_handlers_disconnect_by_data(agent_, this);
-        nice_agent_remove_stream(agent_, stream_);
+        closeStream(oldStream_);
+        closeStream(stream_);
         if (!turn_.empty()) {
             // Releases the TURN allocations. The close completes on the context and holds the
             // agent (and its sockets) until then; without relays there is nothing to release.
@@ -143,9 +153,16 @@ IceTransport::~IceTransport() {
     }
 }
 
+void IceTransport::closeStream(unsigned& stream) {
+    if (stream == 0) return;
+    nice_agent_attach_recv(agent_, stream, 1, thread_.context(), nullptr, nullptr);
+    nice_agent_remove_stream(agent_, stream);  // also releases its TURN allocations (lifetime 0)
+    stream = 0;
+}
+
 bool IceTransport::gather() {
     changeState(State::Connecting);
-    if (!nice_agent_gather_candidates(agent_, stream_)) {
+    if (stream_ == 0 || !nice_agent_gather_candidates(agent_, stream_)) {
         changeState(State::Failed, "no local address to gather candidates on");
         return false;
     }
@@ -172,10 +189,39 @@ std::string IceTransport::localPwd() const {
     return out;
 }
 
+bool IceTransport::restart() {
+    if (state() == State::Failed || state() == State::Closed || stream_ == 0) return false;
+    // A new stream rather than nice_agent_restart_stream(): libnice's restart keeps the
+    // local candidates and does not gather again, so after a change of public address
+    // (the case restarts are for) the old server-reflexive and relayed candidates would
+    // be all there is to offer, and they are dead.
+    if (restarting_) closeStream(stream_);  // a restart that never connected: replaced
+    else {
+        closeStream(oldStream_);
+        oldStream_ = stream_;
+    }
+    stream_ = 0;
+    ++generation_;
+    restarting_ = true;
+    haveRemoteCredentials_ = false;
+    remoteDone_ = false;
+    pendingRemote_.clear();
+    remoteUfrag_.clear();
+    if (state() == State::New) changeState(State::Connecting);
+    if (!openStream() || !nice_agent_gather_candidates(agent_, stream_)) {
+        changeState(State::Failed, "ICE restart: cannot gather candidates");
+        return false;
+    }
+    logDebug("ice: restart, generation " + std::to_string(generation_) + ", ufrag " + localUfrag());
+    return true;
+}
+
 void IceTransport::setRemoteCredentials(const std::string& ufrag, const std::string& pwd) {
-    if (ufrag.empty() || pwd.empty()) return;
+    if (ufrag.empty() || pwd.empty() || stream_ == 0) return;
+    if (haveRemoteCredentials_ && ufrag == remoteUfrag_) return;  // repeated in every transport-info
     nice_agent_set_remote_credentials(agent_, stream_, ufrag.c_str(), pwd.c_str());
     haveRemoteCredentials_ = true;
+    remoteUfrag_ = ufrag;
     applyRemoteCandidates();
 }
 
@@ -221,28 +267,53 @@ void IceTransport::applyRemoteCandidates() {
 
 bool IceTransport::send(const std::uint8_t* data, std::size_t len) {
     if (state() != State::Connected) return false;
-    int sent = nice_agent_send(agent_, stream_, 1, static_cast<guint>(len), reinterpret_cast<const gchar*>(data));
+    // During a restart the previous stream carries the data until the new one connects.
+    unsigned stream = restarting_ && oldStream_ != 0 ? oldStream_ : stream_;
+    int sent = nice_agent_send(agent_, stream, 1, static_cast<guint>(len), reinterpret_cast<const gchar*>(data));
     return sent == static_cast<int>(len);
 }
 
 void IceTransport::onCandidate(NiceAgent*, void* candidate, void* self) {
     auto* t = static_cast<IceTransport*>(self);
+    if (static_cast<const NiceCandidate*>(candidate)->stream_id != t->stream_) return;  // a removed generation
     auto c = parseNiceCandidate(candidate);
+    c.generation = t->generation_;
     if (t->config_.relayOnly && c.type != "relay") return;  // never reveal our own addresses
     if (t->callbacks_.candidate) t->callbacks_.candidate(c);
 }
 
-void IceTransport::onGatheringDone(NiceAgent*, unsigned, void* self) {
+void IceTransport::onGatheringDone(NiceAgent*, unsigned stream, void* self) {
     auto* t = static_cast<IceTransport*>(self);
+    if (stream != t->stream_) return;
     if (t->callbacks_.gatheringDone) t->callbacks_.gatheringDone();
 }
 
-void IceTransport::onComponentState(NiceAgent*, unsigned, unsigned, unsigned state, void* self) {
+void IceTransport::onComponentState(NiceAgent*, unsigned stream, unsigned, unsigned state, void* self) {
     auto* t = static_cast<IceTransport*>(self);
+    if (stream != t->stream_) return;
     switch (state) {
     case NICE_COMPONENT_STATE_CONNECTED:
-    case NICE_COMPONENT_STATE_READY: t->changeState(State::Connected); break;
-    case NICE_COMPONENT_STATE_FAILED: t->changeState(State::Failed, "ICE found no working candidate pair"); break;
+    case NICE_COMPONENT_STATE_READY:
+        t->everConnected_ = true;
+        t->changeState(State::Connected);
+        if (t->restarting_) {
+            t->restarting_ = false;
+            t->closeOld_.start(std::chrono::milliseconds(0), [t] {
+                if (!t->restarting_) t->closeStream(t->oldStream_);
+                return false;
+            });
+            logDebug("ice: generation " + std::to_string(t->generation_) + " connected");
+            if (t->callbacks_.pathRestored) t->callbacks_.pathRestored();
+        }
+        break;
+    case NICE_COMPONENT_STATE_FAILED:
+        if (t->everConnected_ && t->callbacks_.pathLost) {
+            t->callbacks_.pathLost(t->restarting_ ? "ICE found no working candidate pair after the restart"
+                                                  : "ICE lost the path (consent to send expired)");
+            break;
+        }
+        t->changeState(State::Failed, "ICE found no working candidate pair");
+        break;
     default: break;
     }
 }
@@ -260,8 +331,9 @@ std::string IceTransport::relayProtocolFor(const void*) const {
     return protocol;
 }
 
-void IceTransport::onSelectedPair(NiceAgent*, unsigned, unsigned, void* local, void* remote, void* self) {
+void IceTransport::onSelectedPair(NiceAgent*, unsigned stream, unsigned, void* local, void* remote, void* self) {
     auto* t = static_cast<IceTransport*>(self);
+    if (stream != t->stream_) return;
     t->selected_.local = parseNiceCandidate(local);
     t->selected_.remote = parseNiceCandidate(remote);
     t->selected_.relayProtocol = t->selected_.local.type == "relay" ? t->relayProtocolFor(local) : std::string();
@@ -271,8 +343,9 @@ void IceTransport::onSelectedPair(NiceAgent*, unsigned, unsigned, void* local, v
     if (t->callbacks_.selected) t->callbacks_.selected(t->selected_);
 }
 
-void IceTransport::onReceive(NiceAgent*, unsigned, unsigned, unsigned len, char* buf, void* self) {
+void IceTransport::onReceive(NiceAgent*, unsigned stream, unsigned, unsigned len, char* buf, void* self) {
     auto* t = static_cast<IceTransport*>(self);
+    if (stream != t->stream_ && stream != t->oldStream_) return;
     ++t->packetsReceived_;
     t->deliver(reinterpret_cast<const std::uint8_t*>(buf), len);
 }

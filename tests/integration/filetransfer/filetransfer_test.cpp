@@ -338,6 +338,46 @@ TEST_F(FileTransferTest, HostileIqsGetErrorsAndReceiverKeepsWorking) {
     EXPECT_EQ(sha256File(dir_ / "in" / "payload.bin"), sha256File(src));
 }
 
+// coturn, the relay of a relay-only transfer, is killed mid-transfer (SIGKILL: its
+// allocations and the relayed flow vanish, nothing says goodbye). Both sides report the
+// failure within 15 s (exit 12, the peer stopped responding), and the receiver keeps no
+// file that looks complete: no payload.bin, and its .part is removed. coturn is started
+// again on the same ports afterwards (TurnKilled), and a relayed transfer works again.
+TEST_F(FileTransferTest, TurnServerKilledDuringRelayedTransfer) {
+    ASSERT_GT(bed()->turnPid(), 0);
+    auto [r, s] = startRelayTransferAndWaitForData();
+    ASSERT_FALSE(HasFailure());
+    {
+        tern::testbed::TurnKilled killed(*bed());
+        ASSERT_TRUE(killed.ok());
+        auto killedAt = std::chrono::steady_clock::now();
+        int sent = exitCode(s.wait(20s));
+        auto sentTook = std::chrono::steady_clock::now() - killedAt;
+        int recv = exitCode(r.wait(20s));
+        auto recvTook = std::chrono::steady_clock::now() - killedAt;
+        // The side that notices the silence first ends with 12 and tells the other in a
+        // session-terminate with <connectivity-error/> (the server is up); for a transfer that
+        // was running, that side reports a lost connection (12) too.
+        std::printf("[ killed   ] sender exit %d after %.1f s, receiver exit %d after %.1f s\n", sent,
+                    std::chrono::duration<double>(sentTook).count(), recv,
+                    std::chrono::duration<double>(recvTook).count());
+        EXPECT_EQ(sent, 12) << readFile(dir_ / "sender.log");
+        EXPECT_EQ(recv, 12) << readFile(dir_ / "receiver.log");
+        EXPECT_LT(sentTook, 15s) << readFile(dir_ / "sender.log");
+        EXPECT_LT(recvTook, 15s) << readFile(dir_ / "receiver.log");
+        EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin"));
+        EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin.part"));
+    }
+    ASSERT_TRUE(bed()->turnRunning());
+    // The new coturn relays again (same ports and secret, so the credentials Prosody hands out
+    // still work).
+    fs::rename(dir_ / "sender.log", dir_ / "sender-killed.log");
+    fs::rename(dir_ / "receiver.log", dir_ / "receiver-killed.log");
+    roundTrip(1 << 20, {"--relay-only"});
+    EXPECT_NE(readFile(dir_ / "sender.log").find("path relay -> relay"), std::string::npos)
+        << readFile(dir_ / "sender.log");
+}
+
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
     tern::testbed::Options options;
