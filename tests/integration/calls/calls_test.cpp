@@ -466,6 +466,25 @@ TEST_F(CallTest, FingerprintMismatchRefused) {
     EXPECT_EQ(exitCode(b.wait(30s)), 10) << readFile(dir_ / "callee.log");
 }
 
+// The XMPP server stops while the call is still ringing: the call cannot finish its
+// signaling, so both sides end it at once (failed, with the reason) instead of ringing on
+// until a timeout.
+TEST_F(CallTest, ServerStoppedWhileRingingEndsTheCallOnBothSides) {
+    auto b = callee({"--answer-after", "60"});
+    auto a = caller(bed()->account("bob").jid);
+    ASSERT_TRUE(waitForLog("callee.log", "incoming call", 30s)) << readFile(dir_ / "callee.log");
+    tern::testbed::ProsodyOutage outage(*bed());
+    auto stoppedAt = std::chrono::steady_clock::now();
+    int sent = exitCode(a.wait(20s)), recv = exitCode(b.wait(20s));
+    auto took = std::chrono::steady_clock::now() - stoppedAt;
+    EXPECT_EQ(sent, 1) << readFile(dir_ / "caller.log");
+    EXPECT_EQ(recv, 1) << readFile(dir_ / "callee.log");
+    EXPECT_LT(took, 10s);
+    const std::string ended = "ended (failed): the XMPP connection was lost before the call connected";
+    EXPECT_NE(readFile(dir_ / "caller.log").find(ended), std::string::npos) << readFile(dir_ / "caller.log");
+    EXPECT_NE(readFile(dir_ / "callee.log").find(ended), std::string::npos) << readFile(dir_ / "callee.log");
+}
+
 // The XMPP server is really stopped mid-call (a shutdown: both clients' TCP connections
 // break) and started again on the same port with the same accounts while the call goes on.
 // The media keeps flowing peer to peer through the outage (the callee's recording carries
