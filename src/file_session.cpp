@@ -493,10 +493,7 @@ void FileTransfer::Impl::startIceRestart(const std::string& reason) {
     transport::logWarning("transfer " + sid_ + ": path lost (" + reason + "), ICE restart (generation " +
                           std::to_string(generation) + ") signalled in transport-info");
     // The credentials first: the new generation's candidates follow as they are gathered.
-    std::weak_ptr<Impl> weak = weak_from_this();
-    sendTransportInfo(sig::IceUdpTransport{}, [weak](const gloox::IQ* iq) {
-        if (auto self = weak.lock()) self->restartAnswered(iq);
-    });
+    sendRestartCredentials();
 }
 
 void FileTransfer::Impl::peerRestarted(const std::string& ufrag, const std::string& pwd,
@@ -522,10 +519,7 @@ void FileTransfer::Impl::peerRestarted(const std::string& ufrag, const std::stri
     if (answer) {
         transport::logWarning("transfer " + sid_ + ": the peer restarted ICE (ufrag " + ufrag +
                               "), answered with generation " + std::to_string(generation));
-        std::weak_ptr<Impl> weak = weak_from_this();
-        sendTransportInfo(sig::IceUdpTransport{}, [weak](const gloox::IQ* iq) {
-            if (auto self = weak.lock()) self->restartAnswered(iq);
-        });
+        sendRestartCredentials();
     } else {
         transport::logWarning("transfer " + sid_ + ": the peer answered the ICE restart (ufrag " + ufrag + ")");
     }
@@ -553,6 +547,13 @@ void FileTransfer::Impl::sendTransportInfo(sig::IceUdpTransport ice, std::functi
                       : sig::Transport::iceUdp(ice);
     j.contents.push_back(c);
     host_.sendJingle(peer_, j, std::move(done));
+}
+
+void FileTransfer::Impl::sendRestartCredentials() {
+    std::weak_ptr<Impl> weak = weak_from_this();
+    sendTransportInfo(sig::IceUdpTransport{}, [weak](const gloox::IQ* iq) {
+        if (auto self = weak.lock()) self->restartAnswered(iq);
+    });
 }
 
 void FileTransfer::Impl::restartAnswered(const gloox::IQ* iq) {

@@ -77,6 +77,8 @@ private:
     /// `done` (optional) gets the peer's answer, as SessionHost::sendJingle.
     void sendTransportInfo(signaling::IceUdpTransport ice, std::function<void(const gloox::IQ*)> done = nullptr);
     /// The answer to a transport-info that carried our restart credentials.
+    /// Sends our new ICE credentials (a transport-info without candidates) after a restart.
+    void sendRestartCredentials();
     void restartAnswered(const gloox::IQ* iq);
     // ICE restart (XEP-0176 section 5.9, RFC 8445 section 9): the initiator (controlling)
     // restarts when its link reports the path lost; the responder follows when a

@@ -7,6 +7,8 @@
 #include "tern/transport/network_thread.hpp"
 #include "tern/transport/sctp_transport.hpp"
 
+#include "event_box.hpp"
+
 #include <gtest/gtest.h>
 
 #include <condition_variable>
@@ -18,9 +20,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Events {
-    std::mutex m;
-    std::condition_variable cv;
+struct Events : tern::transport::test::EventBox {
     bool sctpUp = false;
     bool failed = false;
     bool security = false;
@@ -29,20 +29,6 @@ struct Events {
     std::uint64_t received = 0;
     std::uint64_t checksum = 0;
     std::string selectedType;
-
-    template <class Pred>
-    bool waitFor(Pred pred, std::chrono::milliseconds timeout) {
-        std::unique_lock<std::mutex> lock(m);
-        return cv.wait_for(lock, timeout, [&] { return pred(); });
-    }
-    template <class Fn>
-    void update(Fn fn) {
-        {
-            std::lock_guard<std::mutex> lock(m);
-            fn();
-        }
-        cv.notify_all();
-    }
 };
 
 class Peer {

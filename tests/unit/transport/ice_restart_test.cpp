@@ -7,6 +7,8 @@
 #include "tern/transport/network_thread.hpp"
 #include "tern/transport/sctp_transport.hpp"
 
+#include "event_box.hpp"
+
 #include <gtest/gtest.h>
 
 #include <condition_variable>
@@ -19,9 +21,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Events {
-    std::mutex m;
-    std::condition_variable cv;
+struct Events : tern::transport::test::EventBox {
     int sctpConnected = 0;  // times SCTP reported Connected
     bool failed = false;
     std::string reason;
@@ -31,20 +31,6 @@ struct Events {
     std::map<unsigned, std::vector<IceCandidate>> candidates;  // per generation
     std::map<unsigned, bool> gathered;                          // per generation
     std::vector<SelectedPair> selected;
-
-    template <class Pred>
-    bool waitFor(Pred pred, std::chrono::milliseconds timeout) {
-        std::unique_lock<std::mutex> lock(m);
-        return cv.wait_for(lock, timeout, [&] { return pred(); });
-    }
-    template <class Fn>
-    void update(Fn fn) {
-        {
-            std::lock_guard<std::mutex> lock(m);
-            fn();
-        }
-        cv.notify_all();
-    }
 };
 
 class Peer {
