@@ -383,6 +383,14 @@ constexpr bool kSlowBuild = true;
 constexpr bool kSlowBuild = false;
 #endif
 
+// How late a media tick may run without costing the receiver a frame. The receiving jitter
+// buffer starts at its 10 ms minimum delay and lets a frame leave up to half a 10 ms pull tick
+// early (src/call_media.cpp), so a packet sent more than 5 ms late may miss the tick that plays
+// it until the buffer has seen such a spread. Level, concealment and continuity are checked
+// when every tick ran within this; a machine that stalled the workers longer gets concealment,
+// rightly, and the test says it did not check.
+constexpr std::int64_t kHarmlessLateUs = 5000;
+
 // ---- audio ----------------------------------------------------------------------------------
 
 TEST(CallMedia, AudioBothWaysCarriesEachSidesTone) {
@@ -411,12 +419,10 @@ TEST(CallMedia, AudioBothWaysCarriesEachSidesTone) {
   // behind (at most 200 ms) is allowed for in slow builds.
   const double skippedA = static_cast<double>(p.a->counters().skippedTicks);
   const double skippedB = static_cast<double>(p.b->counters().skippedTicks);
-  // Level and concealment depend on ticks running on time; a machine that stalled the workers
-  // (reported in the tick figures) gets concealment, rightly. A tick a few ms late is harmless (the
-  // jitter buffer holds at least 20 ms); one later than 15 ms may make the receiver conceal.
+  // Level and concealment depend on ticks running on time (kHarmlessLateUs).
   const std::int64_t worstLate =
       std::max(p.a->counters().maxTickLatenessUs, p.b->counters().maxTickLatenessUs);
-  const bool onTime = !kSlowBuild && worstLate < 15000;
+  const bool onTime = !kSlowBuild && worstLate <= kHarmlessLateUs;
   EXPECT_NEAR(static_cast<double>(framesA) + skippedA / 2, msA / 20.0, kSlowBuild ? 12.0 : 4.0);
   EXPECT_NEAR(static_cast<double>(framesB) + skippedB, msA / 10.0, kSlowBuild ? 24.0 : 8.0);
   EXPECT_EQ(sinkA->badSize(), 0u);
@@ -462,10 +468,10 @@ TEST(CallMedia, AudioBothWaysCarriesEachSidesTone) {
     std::printf("workers ran %.1f ms late: level and concealment not checked\n",
                 static_cast<double>(worstLate) / 1000.0);
   }
-  std::printf("first decoded audio after %.1f ms; A late ticks %llu of %llu\n",
+  std::printf("first decoded audio after %.1f ms; A late ticks %llu of %llu, worst %.1f ms\n",
               static_cast<double>(*ca.firstAudioFrameUs - ca.startedUs) / 1000.0,
               static_cast<unsigned long long>(ca.lateTicks),
-              static_cast<unsigned long long>(ca.ticks));
+              static_cast<unsigned long long>(ca.ticks), static_cast<double>(worstLate) / 1000.0);
   EXPECT_GT(ca.ticks, 250u);
 }
 
@@ -528,10 +534,11 @@ TEST(CallMedia, TenPercentLossStaysContinuousThroughFecAndConcealment) {
     std::printf("gap at %.0f ms, %.0f ms long\n", 500 + g.start_sample / 48.0,
                 g.length_samples / 48.0);
   }
-  // Gaps also come from workers that were stalled (ticks over 15 ms late): checked when ticks
-  // ran on time.
-  const std::int64_t worstLate = p.b->counters().maxTickLatenessUs;
-  if (!kSlowBuild && worstLate < 15000) {
+  // Gaps also come from workers that were stalled, the sender's or the receiver's: checked
+  // when ticks ran on time (kHarmlessLateUs).
+  const std::int64_t worstLate =
+      std::max(p.a->counters().maxTickLatenessUs, p.b->counters().maxTickLatenessUs);
+  if (!kSlowBuild && worstLate <= kHarmlessLateUs) {
     EXPECT_EQ(gaps.size(), 0u);
   } else {
     std::printf("workers ran %.1f ms late: continuity not checked\n",
