@@ -272,8 +272,8 @@ bool Call::Impl::takeInitiate(const sig::Jingle& initiate, sig::SessionHandle ha
             end(CallEndReason::Failed, refusal, ReasonCondition::UnsupportedTransports);
             return false;
         }
-        if (c.transport->ice.fingerprints.empty()) {
-            refusal = "no DTLS fingerprint (answered security-error)";
+        if (!impl::pickFingerprint(c.transport->ice.fingerprints)) {
+            refusal = impl::noFingerprintReason(c.transport->ice.fingerprints) + " (answered security-error)";
             end(CallEndReason::Security, refusal, ReasonCondition::SecurityError);
             return false;
         }
@@ -609,11 +609,10 @@ sig::Transport Call::Impl::localTransport(std::size_t link, bool offer) const {
 void Call::Impl::applyRemoteTransport(std::size_t link, const sig::Transport& t, bool answer) {
     if (!t.hasIce() || !links_ || link >= links_->links.size()) return;
     const auto& ice = t.ice;
-    const sig::DtlsFingerprint* fp = nullptr;
-    for (const auto& f : ice.fingerprints)
-        if (!fp || sig::sameHashAlgo(f.hash, "sha-256")) fp = &f;
+    const sig::DtlsFingerprint* fp = impl::pickFingerprint(ice.fingerprints);
     if (answer && !fp) {
-        end(CallEndReason::Security, "the peer sent no DTLS fingerprint", ReasonCondition::SecurityError);
+        end(CallEndReason::Security, "the peer sent " + impl::noFingerprintReason(ice.fingerprints),
+            ReasonCondition::SecurityError);
         return;
     }
     std::vector<transport::IceCandidate> candidates;

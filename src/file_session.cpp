@@ -288,9 +288,10 @@ bool FileTransfer::Impl::takeOffer(const sig::Jingle& initiate, sig::SessionHand
         return false;
     }
     const auto& t = *content->transport;
-    if (t.ice.fingerprints.empty()) {
-        refusal = "no DTLS fingerprint (answered security-error)";
-        finish(TransferState::Failed, ReasonCondition::SecurityError, std::nullopt, "DTLS fingerprint required");
+    if (!impl::pickFingerprint(t.ice.fingerprints)) {
+        refusal = impl::noFingerprintReason(t.ice.fingerprints) + " (answered security-error)";
+        finish(TransferState::Failed, ReasonCondition::SecurityError, std::nullopt,
+               "a DTLS fingerprint with sha-256 is required");
         return false;
     }
     const auto& f = *desc.file;
@@ -387,12 +388,11 @@ void FileTransfer::Impl::decline() {
 void FileTransfer::Impl::applyRemoteTransport(const sig::Transport& t, bool requireFingerprint) {
     if (!t.hasIce()) return;
     const auto& ice = t.ice;
-    const sig::DtlsFingerprint* fp = nullptr;
-    for (const auto& f : ice.fingerprints)
-        if (!fp || sig::sameHashAlgo(f.hash, "sha-256")) fp = &f;
+    const sig::DtlsFingerprint* fp = impl::pickFingerprint(ice.fingerprints);
     if (requireFingerprint && !fp) {
         finish(TransferState::Failed, ReasonCondition::SecurityError,
-               Error{ErrorCategory::Security, "the peer sent no DTLS fingerprint"}, "DTLS fingerprint required");
+               Error{ErrorCategory::Security, "the peer sent " + impl::noFingerprintReason(ice.fingerprints)},
+               "a DTLS fingerprint with sha-256 is required");
         return;
     }
     if (t.sctp_port) remoteSctpPort_ = *t.sctp_port;

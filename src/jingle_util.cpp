@@ -5,6 +5,10 @@
 
 #include <openssl/rand.h>
 
+#include "tern/signaling/hashes.hpp"
+
+#include <iterator>
+
 namespace tern::impl {
 
 namespace sig = signaling;
@@ -86,6 +90,31 @@ Error iqError(const gloox::IQ& iq, const std::string& what) {
         return {ErrorCategory::PeerUnavailable, what + ": the peer is busy"};
     default: return {ErrorCategory::Protocol, what + ": the peer refused it"};
     }
+}
+
+const sig::DtlsFingerprint* pickFingerprint(const std::vector<sig::DtlsFingerprint>& fingerprints) {
+    static const char* const order[] = {"sha-256", "sha-384", "sha-512", "sha-1"};
+    const sig::DtlsFingerprint* best = nullptr;
+    std::size_t bestRank = std::size(order);
+    for (const auto& f : fingerprints) {
+        if (f.value.empty()) continue;
+        for (std::size_t rank = 0; rank <= bestRank && rank < std::size(order); ++rank) {
+            if (sig::sameHashAlgo(f.hash, order[rank])) {
+                best = &f;
+                bestRank = rank;
+                break;
+            }
+        }
+    }
+    return best;
+}
+
+std::string noFingerprintReason(const std::vector<sig::DtlsFingerprint>& fingerprints) {
+    if (fingerprints.empty()) return "no DTLS fingerprint";
+    std::string hashes;
+    for (const auto& f : fingerprints) hashes += (hashes.empty() ? "" : ", ") + (f.hash.empty() ? "(none)" : f.hash);
+    return "no DTLS fingerprint with a hash that can be checked (sha-256, sha-384, sha-512 or sha-1; offered: " +
+           hashes + ")";
 }
 
 std::string randomId() {

@@ -28,5 +28,12 @@ PathInfo toPath(const transport::SelectedPair& p);
 Error iqError(const gloox::IQ& iq, const std::string& what);
 /// 16 random hex digits.
 std::string randomId();
+/// The DTLS fingerprint to check the peer's certificate against (XEP-0320): of those
+/// whose hash function the DTLS layer computes, sha-256 first, then sha-384, sha-512,
+/// sha-1 (the last of equals wins). nullptr if none is usable (none sent, or md5 or an
+/// unknown hash only): the session must then be refused with <security-error/>.
+const signaling::DtlsFingerprint* pickFingerprint(const std::vector<signaling::DtlsFingerprint>& fingerprints);
+/// Why pickFingerprint() found nothing, for the refusal.
+std::string noFingerprintReason(const std::vector<signaling::DtlsFingerprint>& fingerprints);
 
 }  // namespace tern::impl

@@ -37,11 +37,13 @@ Certificate::~Certificate() {
 }
 
 std::string fingerprintOf(X509* cert, const std::string& hash) {
+    std::string name;  // RFC 8122 hash names are case-insensitive ("SHA-256")
+    for (char c : hash) name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     const EVP_MD* md = nullptr;
-    if (hash == "sha-256") md = EVP_sha256();
-    else if (hash == "sha-384") md = EVP_sha384();
-    else if (hash == "sha-512") md = EVP_sha512();
-    else if (hash == "sha-1") md = EVP_sha1();
+    if (name == "sha-256") md = EVP_sha256();
+    else if (name == "sha-384") md = EVP_sha384();
+    else if (name == "sha-512") md = EVP_sha512();
+    else if (name == "sha-1") md = EVP_sha1();
     if (!md || !cert) return {};
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int len = 0;

@@ -302,8 +302,8 @@ TEST_F(HostileTest, HugeAndDeeplyNestedStanzas) {
 }
 
 // Duplicated fingerprints: the same one twice is harmless; two different sha-256
-// fingerprints cannot both be right; one with an unknown hash function only is no
-// usable fingerprint. Whatever the answer, the engine keeps working.
+// fingerprints cannot both be right; one with md5 only is no usable fingerprint and
+// the offer is refused. Whatever the answer, the engine keeps working.
 TEST_F(HostileTest, DuplicatedAndConflictingFingerprints) {
   OfferSpec same;
   same.sid = sid("fp-same");
@@ -321,15 +321,30 @@ TEST_F(HostileTest, DuplicatedAndConflictingFingerprints) {
   r = ask(offerXml(conflicting));
   EXPECT_NE(r.type, gloox::IQ::Invalid);
 
+  // md5 only (RFC 8122 section 5: not to be used) is no fingerprint the engine can check:
+  // fail closed. The offer is acknowledged, refused at once with <security-error/>, and
+  // never reaches the app.
+  pumpFor(all(), 300ms);
+  bob.offers.clear();
+  mallory.received.clear();
   OfferSpec md5;
   md5.sid = sid("fp-md5");
   md5.fingerprints =
       "<fingerprint xmlns='urn:xmpp:jingle:apps:dtls:0' hash='md5' setup='actpass'>"
       "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF</fingerprint>";
   r = ask(offerXml(md5));
-  EXPECT_NE(r.type, gloox::IQ::Invalid);
-  pumpFor(all(), 300ms);
-  bob.offers.clear();
+  EXPECT_EQ(r.type, gloox::IQ::Result) << r.error;
+  const gloox::Tag* terminate = nullptr;
+  ASSERT_TRUE(pumpAll(all(), [&] {
+    for (const auto& in : mallory.received)
+      if (in.jingle && in.jingle->findAttribute("sid") == md5.sid &&
+          in.jingle->findAttribute("action") == "session-terminate")
+        terminate = in.jingle.get();
+    return terminate != nullptr;
+  }, 10s)) << "no session-terminate for the md5-only offer";
+  EXPECT_NE(terminate->findChild("reason"), nullptr);
+  EXPECT_NE(terminate->findTag("/jingle/reason/security-error"), nullptr) << terminate->xml();
+  EXPECT_TRUE(takeOffers(mallory.jid()).empty()) << "an offer without a usable fingerprint reached the app";
   expectStillWorks();
 }
 
