@@ -164,13 +164,20 @@ void FileTransfer::Impl::createLink(bool controlling, int fd) {
         post([generation](Impl& s) { s.sendGatheringDone(generation); });
     };
     ev.pathLost = [post](const std::string& reason) { post([reason](Impl& s) { s.linkPathLost(reason); }); };
-    ev.pathRestored = [post] { post([](Impl& s) { s.restartPending_ = false; }); };
+    ev.pathRestored = [post] {
+        post([](Impl& s) {
+            s.restartPending_ = false;
+            s.pathLost_ = false;
+            s.lastMovedAt_ = std::chrono::steady_clock::now();
+        });
+    };
     ev.selected = [post](const transport::SelectedPair& p) { post([p](Impl& s) { s.route_ = toPath(p); }); };
     ev.channelOpen = [post] {
         post([](Impl& s) {
             if (s.state_ != TransferState::Connecting && s.state_ != TransferState::Offered) return;
             s.state_ = TransferState::Transferring;
-            s.startedAt_ = s.lastRateAt_ = std::chrono::steady_clock::now();
+            s.startedAt_ = s.lastRateAt_ = s.lastMovedAt_ = std::chrono::steady_clock::now();
+            s.watchStall();
             if (s.onConnected && s.appAttached_) s.onConnected(s.route_);
         });
     };
@@ -467,6 +474,7 @@ void FileTransfer::Impl::sendGatheringDone(unsigned generation) {
 
 void FileTransfer::Impl::linkPathLost(const std::string& reason) {
     if (isOver() || !link_) return;
+    pathLost_ = true;
     if (direction_ != Direction::Send) {
         // The controlling side (the initiator) restarts; its transport-info makes us follow.
         transport::logWarning("transfer " + sid_ + ": path lost (" + reason + "), waiting for the peer's ICE restart");
@@ -567,8 +575,9 @@ void FileTransfer::Impl::restartAnswered(const gloox::IQ* iq) {
 
 void FileTransfer::Impl::linkProgress(std::uint64_t bytes) {
     if (isOver()) return;
-    bytes_ = bytes;
     auto now = std::chrono::steady_clock::now();
+    if (bytes != bytes_) lastMovedAt_ = now;
+    bytes_ = bytes;
     double dt = std::chrono::duration<double>(now - lastRateAt_).count();
     if (dt >= 0.5) {
         double instant = static_cast<double>(bytes - lastRateBytes_) / dt;
@@ -583,8 +592,50 @@ void FileTransfer::Impl::linkProgress(std::uint64_t bytes) {
     if (onProgress && appAttached_) onProgress(TransferProgress{bytes, info_.size, rate_});
 }
 
+namespace {
+// A connected transfer whose bytes have not moved for this long, on a path that works,
+// fails instead of waiting forever: a receiver still missing bytes the sender will never
+// send (it announced more than it had), a sender whose receiver never confirms, a peer
+// that stopped reading. While the path is lost the link's own bounds apply.
+constexpr auto kStallTimeout = std::chrono::seconds(30);
+}  // namespace
+
+void FileTransfer::Impl::watchStall() {
+    if (stallWatched_) return;
+    stallWatched_ = true;
+    std::weak_ptr<Impl> weak = weak_from_this();
+    host_.after(std::chrono::milliseconds(1000), [weak] {
+        if (auto self = weak.lock()) {
+            self->stallWatched_ = false;
+            self->checkStall();
+        }
+    });
+}
+
+void FileTransfer::Impl::checkStall() {
+    if (isOver()) return;
+    auto now = std::chrono::steady_clock::now();
+    if (pathLost_ || restartPending_) lastMovedAt_ = now;
+    if (now - lastMovedAt_ >= kStallTimeout) {
+        const auto secs = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kStallTimeout).count());
+        std::string what;
+        if (direction_ == Direction::Send && dataDone_)
+            what = "the receiver did not confirm the file within " + secs + " s of the last byte";
+        else if (direction_ == Direction::Send)
+            what = "the receiver took no data for " + secs + " s (" + std::to_string(bytes_) + " of " +
+                   std::to_string(info_.size) + " bytes sent)";
+        else
+            what = "no data for " + secs + " s (" + std::to_string(bytes_) + " of the " +
+                   std::to_string(info_.size) + " bytes announced received)";
+        finish(TransferState::Failed, ReasonCondition::Timeout, Error{ErrorCategory::Timeout, what}, what);
+        return;
+    }
+    watchStall();
+}
+
 void FileTransfer::Impl::linkDataDone(const std::string& sha256) {
     if (isOver()) return;
+    lastMovedAt_ = std::chrono::steady_clock::now();
     dataDone_ = true;
     state_ = TransferState::Verifying;
     if (direction_ == Direction::Send) {
@@ -736,8 +787,14 @@ void FileTransfer::Impl::peerTerminated(const sig::Reason& reason) {
     case ReasonCondition::UnsupportedApplications:
         finish(TransferState::Failed, std::nullopt, Error{ErrorCategory::FeatureNotSupported, with("the peer does not support this transfer")});
         return;
-    case ReasonCondition::Gone:
     case ReasonCondition::Timeout:
+        if (state_ == TransferState::Transferring || state_ == TransferState::Verifying) {
+            // The peer's stall watchdog (checkStall()) gave up on this transfer.
+            finish(TransferState::Failed, std::nullopt, Error{ErrorCategory::Timeout, with("the peer stopped waiting")});
+            return;
+        }
+        [[fallthrough]];
+    case ReasonCondition::Gone:
     case ReasonCondition::Expired:
         finish(TransferState::Failed, std::nullopt, Error{ErrorCategory::PeerGone, with("the peer went away")});
         return;

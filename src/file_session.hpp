@@ -89,6 +89,8 @@ private:
                        const std::vector<transport::IceCandidate>& candidates, bool done);
     void sendChecksum();
     void linkProgress(std::uint64_t bytes);
+    void watchStall();
+    void checkStall();
     void linkDataDone(const std::string& sha256);
     void verifyAndFinish();
     void linkFailed(ErrorCategory category, const std::string& message);
@@ -128,6 +130,7 @@ private:
     std::string remoteUfrag_;        ///< the peer's ICE ufrag of the current generation
     unsigned localGeneration_ = 0;   ///< our ICE generation (restarts made)
     bool restartPending_ = false;    ///< we restarted ICE and wait for the peer's new credentials
+    bool pathLost_ = false;          ///< the link reported its path lost and not yet back
 
     // transfer
     std::shared_ptr<impl::Link> link_;  ///< touched on the network thread only (posted)
@@ -143,6 +146,8 @@ private:
     std::uint64_t bytes_ = 0;
     double rate_ = 0;
     std::chrono::steady_clock::time_point startedAt_, lastRateAt_;
+    std::chrono::steady_clock::time_point lastMovedAt_;  ///< bytes moved, or the data was done
+    bool stallWatched_ = false;
     std::uint64_t lastRateBytes_ = 0;
 
     // sender preparation

@@ -212,6 +212,7 @@ void Link::reportProgress(bool force) {
     auto now = std::chrono::steady_clock::now();
     if (!force && now - lastProgress_ < std::chrono::milliseconds(100)) return;
     lastProgress_ = now;
+    reportedBytes_ = bytes_;
     if (events_.progress) events_.progress(bytes_);
 }
 
@@ -224,6 +225,10 @@ std::string seconds(std::chrono::milliseconds ms) {
 }  // namespace
 
 void Link::watchdog() {
+    // Progress is reported at most every 100 ms: bytes that came after the last report
+    // (a burst that stopped) are reported here, so the app (and the transfer's stall
+    // watchdog) see where it stands.
+    if (bytes_ != reportedBytes_ && !failed_) reportProgress(true);
     auto packets = ice_->packetsReceived();
     auto quiet = silence_.silence(packets);
     if (lost_) {

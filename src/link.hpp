@@ -127,6 +127,7 @@ private:
     std::size_t pendingLen_ = 0;  // sender: bytes of buffer_ read but not yet accepted by SCTP
     EVP_MD_CTX* hash_ = nullptr;  // receiver
     std::chrono::steady_clock::time_point lastProgress_;
+    std::uint64_t reportedBytes_ = 0;  ///< bytes_ as last reported (progress is throttled)
     SilenceWatch silence_;
     bool lost_ = false;        // the path is lost and not yet back
     std::chrono::steady_clock::time_point lostAt_;

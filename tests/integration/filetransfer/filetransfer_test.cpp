@@ -302,6 +302,58 @@ TEST_F(FileTransferTest, HashMismatchKeepsNoFile) {
     EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin.part"));
 }
 
+// The offer announces half the file's size (a server rewrites <size/>): the sender
+// sends more bytes than the receiver was told. The receiver stops at the first byte
+// past the announced size, says so, and keeps nothing; the sender learns of it.
+TEST_F(FileTransferTest, MoreBytesThanAnnouncedKeepsNoFile) {
+    auto src = dir_ / "payload.bin";
+    // Half of it (524788) is not a multiple of the 64 KiB messages: one message
+    // crosses the announced end.
+    writeRandom(src, (1 << 20) + 1000);
+    auto r = receiver();
+    auto s = sender(src, {}, "", false, "shrink-size");
+    int sent = exitCode(s.wait(60s));
+    int recv = exitCode(r.wait(30s));
+    const auto rlog = readFile(dir_ / "receiver.log");
+    EXPECT_NE(rlog.find("payload.bin (512.5 KiB)"), std::string::npos) << "the offer was not altered: " << rlog;
+    EXPECT_NE(rlog.find("failed (protocol): the peer sent more bytes than it announced"), std::string::npos) << rlog;
+    EXPECT_EQ(recv, 1) << rlog;
+    EXPECT_EQ(sent, 1) << readFile(dir_ / "sender.log");
+    EXPECT_NE(readFile(dir_ / "sender.log").find("more bytes than it announced"), std::string::npos)
+        << readFile(dir_ / "sender.log");
+    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin"));
+    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin.part"));
+}
+
+// The offer announces twice the file's size: the sender sends all it has and
+// waits; the receiver never gets the rest. Neither side may wait forever: 30 s
+// after the bytes stopped moving on a working path, both fail with a timeout
+// (exit 13) that says so, and the receiver keeps nothing.
+TEST_F(FileTransferTest, FewerBytesThanAnnouncedKeepsNoFile) {
+    auto src = dir_ / "payload.bin";
+    writeRandom(src, 1 << 20);
+    auto r = receiver();
+    auto s = sender(src, {}, "", false, "grow-size");
+    int sent = exitCode(s.wait(90s));
+    int recv = exitCode(r.wait(30s));
+    const auto rlog = readFile(dir_ / "receiver.log");
+    const auto slog = readFile(dir_ / "sender.log");
+    EXPECT_NE(rlog.find("payload.bin (2.0 MiB)"), std::string::npos) << "the offer was not altered: " << rlog;
+    EXPECT_EQ(recv, 13) << rlog;
+    EXPECT_EQ(sent, 13) << slog;
+    // Whichever side's watchdog fired first says why; the other reports that its peer
+    // stopped waiting.
+    const bool senderGaveUp = slog.find("did not confirm the file within 30 s of the last byte") != std::string::npos;
+    const bool receiverGaveUp = rlog.find("no data for 30 s (1048576 of the 2097152 bytes announced received)") !=
+                                std::string::npos;
+    EXPECT_TRUE(senderGaveUp || receiverGaveUp) << slog << rlog;
+    EXPECT_NE((senderGaveUp ? rlog : slog).find("the peer stopped waiting"), std::string::npos) << slog << rlog;
+    // The idle path is not taken for a lost one (SCTP heartbeats every second or so).
+    EXPECT_EQ((rlog + slog).find("path lost"), std::string::npos) << slog << rlog;
+    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin"));
+    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin.part"));
+}
+
 // Hostile Jingle IQs from another account, through the real server, to a
 // running receiver: each gets the right error, and the receiver still works.
 TEST_F(FileTransferTest, HostileIqsGetErrorsAndReceiverKeepsWorking) {

@@ -9,17 +9,23 @@
 --   strip-fingerprint   every DTLS fingerprint is removed
 --   tamper-hash         every sha-256 file hash (urn:xmpp:hashes:2/:1) is
 --                       replaced by the hash of something else
+--   shrink-size         every announced file size (XEP-0234 <size/>) is
+--                       halved: the sender then sends more bytes than the
+--                       receiver was told
+--   grow-size           every announced file size is doubled: the sender
+--                       sends fewer bytes than the receiver was told
 -- Everything else passes untouched. Loaded only by test servers that ask
 -- for it (tern::testbed::Options::tamper).
 
 local jingle_ns = "urn:xmpp:jingle:1";
 local dtls_ns = "urn:xmpp:jingle:apps:dtls:0";
 local hash_ns = { ["urn:xmpp:hashes:2"] = true, ["urn:xmpp:hashes:1"] = true };
+local ft_ns = "urn:xmpp:jingle:apps:file-transfer:5";
 
 local function mode_of(from)
 	local resource = from and from:match("/(.*)$");
 	if not resource then return nil; end
-	for _, mode in ipairs({ "tamper-fingerprint", "strip-fingerprint", "tamper-hash" }) do
+	for _, mode in ipairs({ "tamper-fingerprint", "strip-fingerprint", "tamper-hash", "shrink-size", "grow-size" }) do
 		if resource:sub(1, #mode) == mode then return mode; end
 	end
 	return nil;
@@ -60,6 +66,11 @@ local function tamper(stanza, mode)
 				and child.attr.algo == "sha-256" then
 				-- base64 of SHA-256("tampered")
 				set_text(child, "0SG+MQMAe0Ht+W+CYpJfjH1hiUr+mgQYQ7Yx9pRFvFc=");
+				count = count + 1;
+			elseif (mode == "shrink-size" or mode == "grow-size") and child.name == "size"
+				and (child.attr.xmlns == ft_ns or child.attr.xmlns == nil) and tonumber(text or "") then
+				local size = tonumber(text);
+				set_text(child, string.format("%d", mode == "shrink-size" and size // 2 or size * 2));
 				count = count + 1;
 			end
 		end);
