@@ -592,14 +592,6 @@ void FileTransfer::Impl::linkProgress(std::uint64_t bytes) {
     if (onProgress && appAttached_) onProgress(TransferProgress{bytes, info_.size, rate_});
 }
 
-namespace {
-// A connected transfer whose bytes have not moved for this long, on a path that works,
-// fails instead of waiting forever: a receiver still missing bytes the sender will never
-// send (it announced more than it had), a sender whose receiver never confirms, a peer
-// that stopped reading. While the path is lost the link's own bounds apply.
-constexpr auto kStallTimeout = std::chrono::seconds(30);
-}  // namespace
-
 void FileTransfer::Impl::watchStall() {
     if (stallWatched_) return;
     stallWatched_ = true;
@@ -612,20 +604,26 @@ void FileTransfer::Impl::watchStall() {
     });
 }
 
+// A connected transfer whose bytes have not moved for Config::transferStallTimeout, on a
+// path that works, fails instead of waiting forever: a receiver still missing bytes the
+// sender will never send (it announced more than it had), a sender whose receiver never
+// confirms, a peer that stopped reading. While the path is lost the link's own bounds apply.
 void FileTransfer::Impl::checkStall() {
     if (isOver()) return;
     auto now = std::chrono::steady_clock::now();
     if (pathLost_ || restartPending_) lastMovedAt_ = now;
-    if (now - lastMovedAt_ >= kStallTimeout) {
-        const auto secs = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kStallTimeout).count());
+    const auto limit = host_.config().transferStallTimeout;
+    if (limit.count() > 0 && now - lastMovedAt_ >= limit) {
+        const auto ms = limit.count();
+        const auto secs = ms % 1000 ? std::to_string(ms) + " ms" : std::to_string(ms / 1000) + " s";
         std::string what;
         if (direction_ == Direction::Send && dataDone_)
-            what = "the receiver did not confirm the file within " + secs + " s of the last byte";
+            what = "the receiver did not confirm the file within " + secs + " of the last byte";
         else if (direction_ == Direction::Send)
-            what = "the receiver took no data for " + secs + " s (" + std::to_string(bytes_) + " of " +
+            what = "the receiver took no data for " + secs + " (" + std::to_string(bytes_) + " of " +
                    std::to_string(info_.size) + " bytes sent)";
         else
-            what = "no data for " + secs + " s (" + std::to_string(bytes_) + " of the " +
+            what = "no data for " + secs + " (" + std::to_string(bytes_) + " of the " +
                    std::to_string(info_.size) + " bytes announced received)";
         finish(TransferState::Failed, ReasonCondition::Timeout, Error{ErrorCategory::Timeout, what}, what);
         return;

@@ -58,6 +58,12 @@ struct Config {
     std::chrono::milliseconds connectTimeout{30000};
     /// A peer that sends nothing for this long during a session is considered gone.
     std::chrono::milliseconds peerSilenceTimeout{12000};
+    /// A connected file transfer whose bytes have not moved for this long on a
+    /// working path fails with ErrorCategory::Timeout (the peer is told with
+    /// <timeout/>): a receiver still waiting for bytes its peer does not have, a
+    /// sender whose receiver never confirms, a peer that stopped reading. While the
+    /// path is lost, peerSilenceTimeout and the ICE restart bounds apply instead.
+    std::chrono::milliseconds transferStallTimeout{30000};
     /// An outgoing call that nobody answers, or an incoming one the app leaves
     /// ringing, ends after this (CallEndReason::NoAnswer).
     std::chrono::milliseconds ringTimeout{45000};
