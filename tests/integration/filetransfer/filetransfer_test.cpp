@@ -45,6 +45,12 @@ void writeRandom(const fs::path& path, std::uint64_t size) {
     }
 }
 
+// What a transfer through a tampering server ended with (FileTransferTest::tampered).
+struct TamperedRun {
+    int sent = -1, recv = -1;
+    std::string slog, rlog;
+};
+
 class FileTransferTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -118,6 +124,27 @@ protected:
         EXPECT_EQ(sha256File(dst), sha256File(src));
         EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin.part"));
         EXPECT_NE(readFile(dir_ / "receiver.log").find(sha256File(src) + " verified"), std::string::npos);
+    }
+
+    // The receiver kept neither the file nor its .part.
+    void expectNothingKept() {
+        EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin"));
+        EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin.part"));
+    }
+
+    // A transfer of `size` random bytes from a sender whose Jingle IQs the server alters
+    // (the mod_tern_tamper mode is the sender's resource); the sender gets `timeout`.
+    TamperedRun tampered(const std::string& mode, std::uint64_t size, std::chrono::seconds timeout) {
+        auto src = dir_ / "payload.bin";
+        writeRandom(src, size);
+        auto r = receiver();
+        auto s = sender(src, {}, "", false, mode);
+        TamperedRun run;
+        run.sent = exitCode(s.wait(timeout));
+        run.recv = exitCode(r.wait(30s));
+        run.slog = readFile(dir_ / "sender.log");
+        run.rlog = readFile(dir_ / "receiver.log");
+        return run;
     }
 
     // 256 MiB over the relay path (slower, which leaves time to act mid-transfer);
@@ -290,39 +317,26 @@ TEST_F(FileTransferTest, OfferWithoutFingerprintIsRefused) {
 // The announced SHA-256 is not the hash of the bytes that arrive: the receiver
 // says so (exit 8), keeps no file that looks complete and no .part.
 TEST_F(FileTransferTest, HashMismatchKeepsNoFile) {
-    auto src = dir_ / "payload.bin";
-    writeRandom(src, 1 << 20);
-    auto r = receiver();
-    auto s = sender(src, {}, "", false, "tamper-hash");
-    int sent = exitCode(s.wait(60s));
-    int recv = exitCode(r.wait(30s));
-    EXPECT_EQ(recv, 8) << readFile(dir_ / "receiver.log");
-    EXPECT_EQ(sent, 8) << readFile(dir_ / "sender.log");
-    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin"));
-    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin.part"));
+    auto run = tampered("tamper-hash", 1 << 20, 60s);
+    EXPECT_EQ(run.recv, 8) << run.rlog;
+    EXPECT_EQ(run.sent, 8) << run.slog;
+    expectNothingKept();
 }
 
 // The offer announces half the file's size (a server rewrites <size/>): the sender
 // sends more bytes than the receiver was told. The receiver stops at the first byte
 // past the announced size, says so, and keeps nothing; the sender learns of it.
 TEST_F(FileTransferTest, MoreBytesThanAnnouncedKeepsNoFile) {
-    auto src = dir_ / "payload.bin";
     // Half of it (524788) is not a multiple of the 64 KiB messages: one message
     // crosses the announced end.
-    writeRandom(src, (1 << 20) + 1000);
-    auto r = receiver();
-    auto s = sender(src, {}, "", false, "shrink-size");
-    int sent = exitCode(s.wait(60s));
-    int recv = exitCode(r.wait(30s));
-    const auto rlog = readFile(dir_ / "receiver.log");
-    EXPECT_NE(rlog.find("payload.bin (512.5 KiB)"), std::string::npos) << "the offer was not altered: " << rlog;
-    EXPECT_NE(rlog.find("failed (protocol): the peer sent more bytes than it announced"), std::string::npos) << rlog;
-    EXPECT_EQ(recv, 1) << rlog;
-    EXPECT_EQ(sent, 1) << readFile(dir_ / "sender.log");
-    EXPECT_NE(readFile(dir_ / "sender.log").find("more bytes than it announced"), std::string::npos)
-        << readFile(dir_ / "sender.log");
-    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin"));
-    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin.part"));
+    auto run = tampered("shrink-size", (1 << 20) + 1000, 60s);
+    EXPECT_NE(run.rlog.find("payload.bin (512.5 KiB)"), std::string::npos) << "the offer was not altered: " << run.rlog;
+    EXPECT_NE(run.rlog.find("failed (protocol): the peer sent more bytes than it announced"), std::string::npos)
+        << run.rlog;
+    EXPECT_EQ(run.recv, 1) << run.rlog;
+    EXPECT_EQ(run.sent, 1) << run.slog;
+    EXPECT_NE(run.slog.find("more bytes than it announced"), std::string::npos) << run.slog;
+    expectNothingKept();
 }
 
 // The offer announces twice the file's size: the sender sends all it has and
@@ -330,17 +344,12 @@ TEST_F(FileTransferTest, MoreBytesThanAnnouncedKeepsNoFile) {
 // after the bytes stopped moving on a working path, both fail with a timeout
 // (exit 13) that says so, and the receiver keeps nothing.
 TEST_F(FileTransferTest, FewerBytesThanAnnouncedKeepsNoFile) {
-    auto src = dir_ / "payload.bin";
-    writeRandom(src, 1 << 20);
-    auto r = receiver();
-    auto s = sender(src, {}, "", false, "grow-size");
-    int sent = exitCode(s.wait(90s));
-    int recv = exitCode(r.wait(30s));
-    const auto rlog = readFile(dir_ / "receiver.log");
-    const auto slog = readFile(dir_ / "sender.log");
+    auto run = tampered("grow-size", 1 << 20, 90s);
+    const auto& slog = run.slog;
+    const auto& rlog = run.rlog;
     EXPECT_NE(rlog.find("payload.bin (2.0 MiB)"), std::string::npos) << "the offer was not altered: " << rlog;
-    EXPECT_EQ(recv, 13) << rlog;
-    EXPECT_EQ(sent, 13) << slog;
+    EXPECT_EQ(run.recv, 13) << rlog;
+    EXPECT_EQ(run.sent, 13) << slog;
     // Whichever side's watchdog fired first says why; the other reports that its peer
     // stopped waiting.
     const bool senderGaveUp = slog.find("did not confirm the file within 30 s of the last byte") != std::string::npos;
@@ -350,8 +359,7 @@ TEST_F(FileTransferTest, FewerBytesThanAnnouncedKeepsNoFile) {
     EXPECT_NE((senderGaveUp ? rlog : slog).find("the peer stopped waiting"), std::string::npos) << slog << rlog;
     // The idle path is not taken for a lost one (SCTP heartbeats every second or so).
     EXPECT_EQ((rlog + slog).find("path lost"), std::string::npos) << slog << rlog;
-    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin"));
-    EXPECT_FALSE(fs::exists(dir_ / "in" / "payload.bin.part"));
+    expectNothingKept();
 }
 
 // Hostile Jingle IQs from another account, through the real server, to a
