@@ -1,6 +1,7 @@
 // Test helper: state written by callbacks on the network thread and waited for by the
 // test thread. Derive the test's event struct from it; update() changes fields under the
-// lock and wakes waiters, waitFor() waits until a predicate over them holds.
+// lock and wakes waiters, waitFor() waits until a predicate over them holds, read() reads
+// them under the lock.
 #pragma once
 
 #include <chrono>
@@ -25,6 +26,12 @@ struct EventBox {
             fn();
         }
         cv.notify_all();
+    }
+    /// fn()'s result, read under the lock.
+    template <class Fn>
+    auto read(Fn fn) {
+        std::lock_guard<std::mutex> lock(m);
+        return fn();
     }
 };
 

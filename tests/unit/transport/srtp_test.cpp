@@ -9,11 +9,12 @@
 #include "tern/transport/sctp_transport.hpp"
 #include "tern/transport/srtp_transport.hpp"
 
+#include "event_box.hpp"
+
 #include <gtest/gtest.h>
 #include <srtp2/srtp.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <ostream>
@@ -67,9 +68,7 @@ Packet makeSenderReport(std::uint32_t ssrc, std::uint32_t n) {
 
 std::uint16_t seqOf(const Packet& p) { return static_cast<std::uint16_t>(p[2] << 8 | p[3]); }
 
-struct Events {
-  std::mutex m;
-  std::condition_variable cv;
+struct Events : test::EventBox {
   State srtpState = State::New;
   std::string srtpReason;
   bool dtlsConnected = false;
@@ -81,21 +80,7 @@ struct Events {
 
   template <class Pred>
   bool waitFor(Pred pred, std::chrono::milliseconds timeout = kPacketTimeout) {
-    std::unique_lock<std::mutex> lock(m);
-    return cv.wait_for(lock, timeout, [&] { return pred(); });
-  }
-  template <class Fn>
-  void update(Fn fn) {
-    {
-      std::lock_guard<std::mutex> lock(m);
-      fn();
-    }
-    cv.notify_all();
-  }
-  template <class Fn>
-  auto read(Fn fn) {
-    std::lock_guard<std::mutex> lock(m);
-    return fn();
+    return EventBox::waitFor(pred, timeout);
   }
 };
 
